@@ -1,0 +1,1 @@
+module.exports = require('../../jest.preset')({ displayName: 'db', rootDir: __dirname });

@@ -1,0 +1,12 @@
+export * from './registry';
+export * from './time';
+export * from './ids';
+export * from './data-dir';
+export * from './pragmas';
+export * from './lock';
+export * from './store';
+export * from './demo';
+export * from './legacy-fixture';
+export * from './entities/hub.entities';
+export * from './entities/master.entities';
+export { MASTER_TABLES_V1, MASTER_INDEXES_V1 } from './migrations/server/1764000000000-create-master-schema';
