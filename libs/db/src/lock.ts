@@ -52,7 +52,7 @@ export class DataDirLock {
     try {
       db.pragma('busy_timeout = 0');
       db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = DELETE');
+      db.pragma('journal_mode = MEMORY');
       // BEGIN EXCLUSIVE takes the write lock now; in EXCLUSIVE locking mode it is then held
       // until the connection closes, even after the transaction ends.
       db.exec('BEGIN EXCLUSIVE');

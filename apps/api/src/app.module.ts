@@ -1,0 +1,44 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import type { MasterStore } from '@cacpq/db';
+import type { Logger } from 'pino';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
+import { AuthController } from './auth/auth.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { AuthService } from './auth/auth.service';
+import { DeviceTokensService } from './auth/device-tokens.service';
+import { LocalCliTokenService } from './auth/local-cli-token.service';
+import { SessionsService } from './auth/sessions.service';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { LOGGER } from './common/tokens';
+import { AppConfig } from './config/app-config';
+import { DemoController } from './demo/demo.controller';
+import { DemoService } from './demo/demo.service';
+import { HealthController } from './health/health.controller';
+import { CoreModule } from './store/store.module';
+import { UsersController } from './users/users.controller';
+import { UsersService } from './users/users.service';
+
+@Module({})
+export class AppModule {
+  static forRoot(deps: { config: AppConfig; store: MasterStore; logger: Logger }): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CoreModule.forRoot(deps), ScheduleModule.forRoot()],
+      controllers: [HealthController, AuthController, UsersController, AuditController, DemoController],
+      providers: [
+        AuditService,
+        SessionsService,
+        DeviceTokensService,
+        LocalCliTokenService,
+        AuthService,
+        UsersService,
+        DemoService,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },
+      ],
+    };
+  }
+}

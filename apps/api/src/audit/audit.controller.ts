@@ -1,0 +1,19 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditQuery, type AuditEntryView } from '@cacpq/sync-protocol';
+import { Roles } from '../auth/decorators';
+import { ZodPipe } from '../common/zod';
+import { AuditService } from './audit.service';
+
+@ApiTags('audit')
+@Roles('admin')
+@Controller('api/v1/audit')
+export class AuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'The audit log, newest first; page with `before` (an entry id).' })
+  list(@Query(new ZodPipe(AuditQuery, 'query')) q: AuditQuery): Promise<AuditEntryView[]> {
+    return this.audit.list(q);
+  }
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { MasterStore, UserEntity, sqlTime } from '@cacpq/db';
+import type { ChangePasswordRequest, LoginRequest, LoginResponse } from '@cacpq/sync-protocol';
+import type { Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { ApiException } from '../common/api-exception';
+import type { AppRequest, Principal } from '../common/request-context';
+import { AppConfig } from '../config/app-config';
+import { LoginRateLimiter } from './login-rate-limiter';
+import { hashPassword, verifyPassword } from './passwords';
+import { SessionsService } from './sessions.service';
+
+@Injectable()
+export class AuthService {
+  private readonly users: Repository<UserEntity>;
+  private readonly limiter: LoginRateLimiter;
+
+  constructor(
+    store: MasterStore,
+    config: AppConfig,
+    private readonly sessions: SessionsService,
+    private readonly audit: AuditService,
+  ) {
+    this.users = store.hub.getRepository(UserEntity);
+    this.limiter = new LoginRateLimiter(config.loginMaxFailures, config.loginWindowMinutes * 60_000);
+  }
+
+  async login(req: AppRequest, body: LoginRequest): Promise<LoginResponse & { secret: string }> {
+    const ip = req.ip ?? 'unknown';
+    const wait = this.limiter.retryAfterSeconds(body.username, ip);
+    if (wait > 0) {
+      await this.audit.record(req, { action: 'auth.login', actor: body.username, actorRole: null, outcome: 'denied', details: { reason: 'rate limited' } });
+      throw new ApiException('RATE_LIMITED', `Too many failed sign-ins; try again in ${wait} seconds.`, undefined, {
+        'Retry-After': String(wait),
+      });
+    }
+    const user = await this.users.findOneBy({ username: body.username });
+    const ok = await verifyPassword(body.password, user?.passwordHash ?? null);
+    if (!user || !ok) {
+      this.limiter.recordFailure(body.username, ip);
+      await this.audit.record(req, { action: 'auth.login', actor: body.username, actorRole: null, outcome: 'failed' });
+      throw new ApiException('INVALID_CREDENTIALS', 'Wrong username or password.');
+    }
+    if (user.disabled) {
+      await this.audit.record(req, { action: 'auth.login', actor: user.username, actorRole: user.role, outcome: 'denied', details: { reason: 'disabled' } });
+      throw new ApiException('ACCOUNT_DISABLED', `The account ${user.username} is disabled; ask an administrator.`);
+    }
+    this.limiter.recordSuccess(body.username, ip);
+    const { secret, session } = await this.sessions.create(user, { ip, userAgent: req.get('user-agent') ?? null });
+    await this.users.update({ id: user.id }, { lastLoginAt: sqlTime() });
+    await this.audit.record(req, { action: 'auth.login', actor: user.username, actorRole: user.role });
+    return {
+      secret,
+      user: { username: user.username, role: user.role },
+      csrfToken: session.csrfToken,
+      expiresAt: session.expiresAt,
+    };
+  }
+
+  async logout(req: AppRequest, principal: Principal): Promise<void> {
+    if (principal.sessionId) await this.sessions.destroy(principal.sessionId);
+    await this.audit.record(req, { action: 'auth.logout' });
+  }
+
+  async changePassword(req: AppRequest, principal: Principal, body: ChangePasswordRequest): Promise<void> {
+    const user = principal.userId !== null ? await this.users.findOneBy({ id: principal.userId }) : null;
+    if (!user) throw new ApiException('FORBIDDEN', `${principal.username} has no password to change.`);
+    if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
+      await this.audit.record(req, { action: 'auth.password', target: user.username, outcome: 'failed' });
+      throw new ApiException('INVALID_CREDENTIALS', 'The current password is wrong.');
+    }
+    await this.users.update({ id: user.id }, { passwordHash: await hashPassword(body.newPassword), updatedAt: sqlTime() });
+    await this.audit.record(req, { action: 'auth.password', target: user.username });
+  }
+}

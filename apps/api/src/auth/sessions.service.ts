@@ -1,0 +1,88 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { MasterStore, SessionEntity, UserEntity, sqlTime } from '@cacpq/db';
+import type { Logger } from 'pino';
+import { LessThan, type Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { LOGGER } from '../common/tokens';
+import { newSecret, sha256 } from './passwords';
+
+export interface ActiveSession {
+  session: SessionEntity;
+  user: UserEntity;
+}
+
+/** Dashboard sessions: the cookie holds a random secret, hub.db holds only its sha256. */
+@Injectable()
+export class SessionsService implements OnModuleInit {
+  private readonly sessions: Repository<SessionEntity>;
+  private readonly users: Repository<UserEntity>;
+
+  constructor(
+    store: MasterStore,
+    private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.sessions = store.hub.getRepository(SessionEntity);
+    this.users = store.hub.getRepository(UserEntity);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.purgeExpired();
+  }
+
+  get ttlMs(): number {
+    return this.config.sessionTtlHours * 3600_000;
+  }
+
+  async create(user: UserEntity, meta: { ip: string | null; userAgent: string | null }) {
+    const secret = newSecret('');
+    const now = new Date();
+    const session: SessionEntity = {
+      id: sha256(secret),
+      userId: user.id,
+      csrfToken: newSecret(''),
+      createdAt: sqlTime(now),
+      expiresAt: sqlTime(new Date(now.getTime() + this.ttlMs)),
+      lastSeenAt: sqlTime(now),
+      ip: meta.ip,
+      userAgent: meta.userAgent?.slice(0, 300) ?? null,
+    };
+    await this.sessions.insert(session);
+    return { secret, session };
+  }
+
+  /** The session and its user, or null when unknown, expired or the user is disabled. */
+  async resolve(secret: string): Promise<ActiveSession | 'expired' | null> {
+    const session = await this.sessions.findOneBy({ id: sha256(secret) });
+    if (!session) return null;
+    const now = new Date();
+    if (session.expiresAt <= sqlTime(now)) {
+      await this.sessions.delete({ id: session.id });
+      return 'expired';
+    }
+    const user = await this.users.findOneBy({ id: session.userId });
+    if (!user) return null;
+    // Sliding expiry, written at most once a minute per session.
+    if (now.getTime() - new Date(session.lastSeenAt.replace(' ', 'T') + 'Z').getTime() > 60_000) {
+      session.lastSeenAt = sqlTime(now);
+      session.expiresAt = sqlTime(new Date(now.getTime() + this.ttlMs));
+      await this.sessions.update({ id: session.id }, { lastSeenAt: session.lastSeenAt, expiresAt: session.expiresAt });
+    }
+    return { session, user };
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.sessions.delete({ id });
+  }
+
+  async destroyAllFor(userId: number): Promise<void> {
+    await this.sessions.delete({ userId });
+  }
+
+  @Interval(3600_000)
+  async purgeExpired(): Promise<void> {
+    const result = await this.sessions.delete({ expiresAt: LessThan(sqlTime()) });
+    if (result.affected) this.logger.info({ removed: result.affected }, 'expired sessions removed');
+  }
+}

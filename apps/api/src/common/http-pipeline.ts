@@ -1,0 +1,66 @@
+import type { NextFunction, Request, Response } from 'express';
+import express from 'express';
+import { randomUUID } from 'node:crypto';
+import type { ApiErrorBody } from '@cacpq/sync-protocol';
+import type { AppRequest } from './request-context';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** Gives every request an id (a sane incoming `X-Request-Id` is kept) and echoes it back. */
+export function requestId() {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    (req as AppRequest).id = id;
+    res.setHeader('X-Request-Id', id);
+    next();
+  };
+}
+
+function send(res: Response, req: Request, body: Omit<ApiErrorBody, 'requestId'>): void {
+  res.status(body.statusCode).json({ ...body, requestId: (req as AppRequest).id });
+}
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * JSON body parsing for `/api`, with the errors body-parser raises turned into coded answers:
+ * malformed JSON → 400, too large → 413, a body that is not JSON → 415.
+ */
+export function jsonBody(maxBytes: number) {
+  const parse = express.json({ limit: maxBytes, strict: false, type: () => true });
+  return [
+    (req: Request, res: Response, next: NextFunction) => {
+      const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+      if (!METHODS_WITH_BODY.has(req.method) || !hasBody) return next();
+      const type = req.headers['content-type'] ?? '';
+      if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
+        return send(res, req, {
+          statusCode: 415,
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          message: `Send the request body as JSON with Content-Type: application/json (got ${type ? `"${type}"` : 'no Content-Type'}).`,
+        });
+      }
+      return parse(req, res, next);
+    },
+    (err: Error & { type?: string; status?: number; limit?: number }, req: Request, res: Response, next: NextFunction) => {
+      if (err.type === 'entity.parse.failed') {
+        return send(res, req, { statusCode: 400, code: 'MALFORMED_JSON', message: `The request body is not valid JSON: ${err.message}.` });
+      }
+      if (err.type === 'entity.too.large') {
+        return send(res, req, {
+          statusCode: 413,
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `The request body is larger than the ${err.limit ?? maxBytes} bytes this server accepts.`,
+        });
+      }
+      if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
+        return send(res, req, { statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: `${err.message}; send UTF-8 JSON.` });
+      }
+      if (err.type === 'request.aborted' || err.type === 'request.size.invalid') {
+        return send(res, req, { statusCode: 400, code: 'MALFORMED_JSON', message: 'The request body was cut off before it ended.' });
+      }
+      return next(err);
+    },
+  ];
+}

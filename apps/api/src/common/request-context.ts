@@ -1,0 +1,18 @@
+import type { Request } from 'express';
+import type { Role } from '@cacpq/sync-protocol';
+
+/** Who is calling: set by the auth guard. */
+export interface Principal {
+  kind: 'session' | 'token' | 'local';
+  userId: number | null;
+  username: string;
+  role: Role;
+  sessionId?: string;
+  tokenId?: string;
+  csrfToken?: string;
+}
+
+export interface AppRequest extends Request {
+  id: string;
+  principal?: Principal;
+}

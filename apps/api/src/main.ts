@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { DataDirInUseError, MasterStore } from '@cacpq/db';
+import { AppConfig, ConfigError } from './config/app-config';
+import { createLogger } from './common/logger';
+import { createApp } from './server';
+
+/** Exit codes: 2 bad configuration, 3 data directory in use, 1 anything else at start-up. */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let store: MasterStore;
+  try {
+    store = await MasterStore.open({
+      dataDir: config.dataDir,
+      busyTimeoutMs: config.busyTimeoutMs,
+      purpose: 'a CACPQ Sync Server',
+      logger: { info: (m, f) => logger.info(f ?? {}, m), warn: (m, f) => logger.warn(f ?? {}, m) },
+    });
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      process.stderr.write(`Not started: ${err.message}\n`);
+      process.exit(3);
+    }
+    process.stderr.write(`Not started: could not open the data directory ${config.dataDir}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  for (const a of store.adopted) process.stdout.write(`  Adopted legacy database ${a.file}; its backup is ${a.backup}\n`);
+
+  const app = await createApp(config, store, logger);
+  const timeout = config.shutdownTimeoutMs;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down: no new requests, finishing the ones in flight');
+      // Requests still open after the timeout are cut so the store can close.
+      setTimeout(() => app.getHttpServer().closeAllConnections(), timeout).unref();
+    });
+  }
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  logger.info({ port, host: config.host, dataDir: config.dataDir, generation: store.generation }, 'listening');
+  process.stdout.write(`  CACPQ Sync Server listening: open http://${shown}:${port}/ (dashboard and API, data in ${config.dataDir})\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Not started: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

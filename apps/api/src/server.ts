@@ -1,0 +1,76 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { MasterStore } from '@cacpq/db';
+import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import pinoHttp from 'pino-http';
+import { AppModule } from './app.module';
+import { jsonBody, requestId } from './common/http-pipeline';
+import type { AppRequest } from './common/request-context';
+import { NestPinoLogger } from './common/logger';
+import { AppConfig } from './config/app-config';
+import { SERVER_VERSION } from './version';
+import { dashboardProxy, isServerPath } from './web/dashboard-proxy';
+
+/**
+ * Builds the whole HTTP application on an opened store: one origin for the API (`/api/*`),
+ * its OpenAPI description (`/api/docs`) and the dashboard pages (proxied to the Next.js server).
+ */
+export async function createApp(config: AppConfig, store: MasterStore, logger: Logger): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, store, logger }), {
+    bodyParser: false,
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  app.use(requestId());
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => (req as unknown as AppRequest).id,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/api/health' },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  // Strict headers for the API; the dashboard pages need inline scripts for hydration.
+  const apiHeaders = helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] } },
+  });
+  const pageHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'", 'ws:', 'wss:'],
+      },
+    },
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => (isServerPath(req.path) ? apiHeaders : pageHeaders)(req, res, next));
+  app.use(cookieParser());
+  app.use('/api', ...jsonBody(config.maxBodyBytes));
+  app.use(dashboardProxy(config.webUrl, logger));
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('CACPQ Sync Server')
+      .setDescription('Sync protocol, accounts and operations of the CACPQ master store. Errors are {statusCode, code, message, requestId}.')
+      .setVersion(SERVER_VERSION)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Device token' })
+      .addCookieAuth('cacpq_session')
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  return app;
+}

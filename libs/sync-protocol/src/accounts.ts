@@ -1,0 +1,119 @@
+import { z } from 'zod';
+
+export const ROLE_VALUES = ['admin', 'manager', 'user'] as const;
+export const Role = z.enum(ROLE_VALUES);
+export type Role = z.infer<typeof Role>;
+
+export const Username = z
+  .string()
+  .min(2, 'must be at least 2 characters')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'may contain only letters, digits and . _ @ -, starting with a letter or digit');
+
+export const Password = z
+  .string()
+  .min(10, 'must be at least 10 characters')
+  .max(200, 'must be at most 200 characters');
+
+export const LoginRequest = z.strictObject({
+  username: z.string().min(1, 'is required').max(64, 'must be at most 64 characters'),
+  password: z.string().min(1, 'is required').max(200, 'must be at most 200 characters'),
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+export const SessionUser = z.object({ username: z.string(), role: Role });
+export type SessionUser = z.infer<typeof SessionUser>;
+
+export const LoginResponse = z.object({
+  user: SessionUser,
+  csrfToken: z.string(),
+  expiresAt: z.string(),
+});
+export type LoginResponse = z.infer<typeof LoginResponse>;
+
+export const MeResponse = z.object({
+  user: SessionUser,
+  via: z.enum(['session', 'token', 'local']),
+  csrfToken: z.string().nullable(),
+});
+export type MeResponse = z.infer<typeof MeResponse>;
+
+export const ChangePasswordRequest = z.strictObject({
+  currentPassword: z.string().min(1, 'is required').max(200),
+  newPassword: Password,
+});
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
+
+export const CreateUserRequest = z.strictObject({
+  username: Username,
+  role: Role,
+  password: Password.optional(),
+});
+export type CreateUserRequest = z.infer<typeof CreateUserRequest>;
+
+export const UpdateUserRequest = z
+  .strictObject({
+    role: Role.optional(),
+    disabled: z.boolean().optional(),
+    password: Password.optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'name at least one of role, disabled or password' });
+export type UpdateUserRequest = z.infer<typeof UpdateUserRequest>;
+
+export const UserView = z.object({
+  username: z.string(),
+  role: Role,
+  disabled: z.boolean(),
+  hasPassword: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  lastLoginAt: z.string().nullable(),
+  activeTokens: z.number().int(),
+});
+export type UserView = z.infer<typeof UserView>;
+
+export const CreateTokenRequest = z.strictObject({
+  device: z
+    .string()
+    .trim()
+    .min(1, 'is required')
+    .max(100, 'must be at most 100 characters'),
+});
+export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
+
+export const TokenView = z.object({
+  id: z.string(),
+  username: z.string(),
+  device: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export type TokenView = z.infer<typeof TokenView>;
+
+/** `201` answer of token creation: the only time the token itself is ever shown. */
+export const CreatedToken = TokenView.extend({ token: z.string() });
+export type CreatedToken = z.infer<typeof CreatedToken>;
+
+export const AuditEntryView = z.object({
+  id: z.number().int(),
+  timestamp: z.string(),
+  actor: z.string(),
+  actorRole: z.string().nullable(),
+  action: z.string(),
+  target: z.string().nullable(),
+  outcome: z.enum(['ok', 'denied', 'failed']),
+  details: z.unknown().nullable(),
+  ip: z.string().nullable(),
+  requestId: z.string().nullable(),
+});
+export type AuditEntryView = z.infer<typeof AuditEntryView>;
+
+export const AuditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().min(1).optional(),
+  actor: z.string().max(64).optional(),
+  action: z.string().max(64).optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuery>;

@@ -1,0 +1,38 @@
+/** Stable, machine-readable error codes. Every 4xx/5xx body carries one of these. */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  INVALID_TOKEN: 401,
+  SESSION_EXPIRED: 401,
+  FORBIDDEN: 403,
+  CSRF_FAILED: 403,
+  ACCOUNT_DISABLED: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ALREADY_EXISTS: 409,
+  LAST_ADMIN: 409,
+  NOT_EMPTY: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Body of every error answer. `message` is a sentence meant for a person. */
+export interface ApiErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  message: string;
+  requestId?: string;
+  details?: unknown;
+}
+
+export function isApiErrorBody(value: unknown): value is ApiErrorBody {
+  const v = value as Partial<ApiErrorBody> | null;
+  return !!v && typeof v.code === 'string' && typeof v.message === 'string' && typeof v.statusCode === 'number';
+}
