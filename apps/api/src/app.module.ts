@@ -36,7 +36,8 @@ export class AppModule {
         AuthService,
         UsersService,
         DemoService,
-        { provide: APP_GUARD, useClass: AuthGuard },
+        AuthGuard,
+        { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },
       ],
     };

@@ -8,6 +8,8 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import pinoHttp from 'pino-http';
 import { AppModule } from './app.module';
+import { AuthGuard } from './auth/auth.guard';
+import { ApiException } from './common/api-exception';
 import { jsonBody, requestId } from './common/http-pipeline';
 import type { AppRequest } from './common/request-context';
 import { NestPinoLogger } from './common/logger';
@@ -60,6 +62,17 @@ export async function createApp(config: AppConfig, store: MasterStore, logger: L
   app.use('/api', ...jsonBody(config.maxBodyBytes));
   app.use(dashboardProxy(config.webUrl, logger));
 
+  // The OpenAPI description is for signed-in people and tokens, like every non-health route.
+  const guard = app.get(AuthGuard);
+  app.use('/api/docs', (req: Request, res: Response, next: NextFunction) => {
+    guard.authenticate(req as AppRequest).then(
+      () => next(),
+      (err: unknown) => {
+        if (!(err instanceof ApiException)) return next(err);
+        res.status(err.getStatus()).json({ ...(err.getResponse() as object), statusCode: err.getStatus(), requestId: (req as AppRequest).id });
+      },
+    );
+  });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -51,7 +51,8 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private async authenticate(req: AppRequest): Promise<void> {
+  /** Sets `req.principal` from a bearer token or session cookie, or throws a 401/403 ApiException. */
+  async authenticate(req: AppRequest): Promise<void> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -1,0 +1,88 @@
+import { anonymous, ADMIN_PASSWORD, makeUser, send, sessionCaller, startTestServer, tokenCaller, type Caller, type TestServer } from './harness';
+
+type Role = 'anonymous' | 'user' | 'manager' | 'admin';
+interface Route {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  body?: unknown;
+  /** Expected status per caller role. */
+  expect: Record<Role, number>;
+}
+
+const ANY_SIGNED_IN = (ok: number) => ({ anonymous: 401, user: ok, manager: ok, admin: ok });
+const ADMIN_ONLY = (ok: number) => ({ anonymous: 401, user: 403, manager: 403, admin: ok });
+const PUBLIC = (ok: number) => ({ anonymous: ok, user: ok, manager: ok, admin: ok });
+
+let seq = 0;
+const unique = () => `u${Date.now().toString(36)}${seq++}`;
+
+/** Every route of the API, with what each role gets. A new route must be added here. */
+const ROUTES: (() => Route)[] = [
+  () => ({ method: 'GET', path: '/api/health', expect: PUBLIC(200) }),
+  () => ({ method: 'GET', path: '/api/health/ready', expect: PUBLIC(200) }),
+  () => ({ method: 'GET', path: '/api/docs/openapi.json', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'POST', path: '/api/v1/auth/login', body: { username: unique(), password: 'wrong-password' }, expect: PUBLIC(401) }),
+  () => ({ method: 'GET', path: '/api/v1/auth/me', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'POST', path: '/api/v1/auth/password', body: {}, expect: ANY_SIGNED_IN(400) }),
+  () => ({ method: 'GET', path: '/api/v1/users', expect: ADMIN_ONLY(200) }),
+  () => ({ method: 'POST', path: '/api/v1/users', body: { username: unique(), role: 'user' }, expect: ADMIN_ONLY(201) }),
+  () => ({ method: 'PATCH', path: '/api/v1/users/target', body: { disabled: false }, expect: ADMIN_ONLY(200) }),
+  () => ({ method: 'GET', path: '/api/v1/users/target/tokens', expect: ADMIN_ONLY(200) }),
+  () => ({ method: 'POST', path: '/api/v1/users/target/tokens', body: { device: 'bench' }, expect: ADMIN_ONLY(201) }),
+  () => ({ method: 'DELETE', path: '/api/v1/tokens/0b5e0f7e-0000-4000-8000-000000000000', expect: ADMIN_ONLY(404) }),
+  () => ({ method: 'GET', path: '/api/v1/audit', expect: ADMIN_ONLY(200) }),
+  () => ({ method: 'POST', path: '/api/v1/demo/seed', body: {}, expect: ADMIN_ONLY(400) }),
+  // Logout last: it ends the caller's session.
+  () => ({ method: 'POST', path: '/api/v1/auth/logout', expect: ANY_SIGNED_IN(204) }),
+];
+
+describe('route × role table', () => {
+  let server: TestServer;
+  const callers: Record<Exclude<Role, 'anonymous'>, { session: Caller; token: Caller }> = {} as never;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    const admin = await sessionCaller(server, 'admin', ADMIN_PASSWORD);
+    const adminToken = (await admin.auth(server.http.post('/api/v1/users/admin/tokens'), 'POST').send({ device: 'admin-pc' }).expect(201))
+      .body as { token: string };
+    callers.admin = { session: admin, token: tokenCaller('admin (token)', adminToken.token) };
+    for (const role of ['user', 'manager'] as const) {
+      const made = await makeUser(server, admin, `${role}1`, role);
+      callers[role] = { session: made.session, token: made.token };
+    }
+    await admin.auth(server.http.post('/api/v1/users'), 'POST').send({ username: 'target', role: 'user' }).expect(201);
+  });
+  afterAll(() => server.close());
+
+  const cases: [string, Role, 'session' | 'token' | 'none', () => Route][] = [];
+  for (const route of ROUTES) {
+    const r = route();
+    for (const role of ['anonymous', 'user', 'manager', 'admin'] as Role[]) {
+      const kinds = role === 'anonymous' ? (['none'] as const) : (['token', 'session'] as const);
+      for (const kind of kinds) cases.push([`${r.method} ${r.path}`, role, kind, route]);
+    }
+  }
+
+  it.each(cases)('%s as %s via %s', async (_label, role, kind, route) => {
+    const r = route();
+    const caller = role === 'anonymous' ? anonymous : callers[role][kind as 'session' | 'token'];
+    const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+    const res = await send(caller.auth(server.http[method](r.path), r.method), r.body);
+    expect({ route: `${r.method} ${r.path}`, role, status: res.status }).toEqual({ route: `${r.method} ${r.path}`, role, status: r.expect[role] });
+    if (res.status >= 400) {
+      expect(res.body).toMatchObject({ statusCode: res.status, code: expect.any(String), message: expect.stringMatching(/\.$/) });
+    }
+  });
+
+  it('answers wrong passwords and unknown tokens with 401 on every guarded route', async () => {
+    for (const route of ROUTES) {
+      const r = route();
+      if (r.expect.anonymous !== 401 || r.expect.admin === 401) continue;
+      const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+      const res = await send(server.http[method](r.path).set('Authorization', 'Bearer cacpq_not-a-real-token'), r.body);
+      expect([r.path, res.status, res.body.code]).toEqual([r.path, 401, 'INVALID_TOKEN']);
+    }
+    const res = await server.http.post('/api/v1/auth/login').send({ username: 'admin', password: 'not-the-password' });
+    expect([res.status, res.body.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+  });
+});
