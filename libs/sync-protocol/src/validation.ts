@@ -13,7 +13,7 @@ export function describeIssues(where: string, error: z.ZodError): string {
     }
     if (issue.code === 'invalid_type') {
       const received = /received (\w+)/.exec(issue.message)?.[1];
-      if (received === 'undefined') return `${field || 'the value'} is required`;
+      if (received === 'undefined') return field ? `${field} is required` : 'a JSON object is required';
       return `${field || 'the value'} must be ${issue.expected === 'object' && !field ? 'a JSON object' : `a ${issue.expected}`}${received ? ` (got ${received})` : ''}`;
     }
     if (issue.code === 'invalid_value' && issue.values.length > 1) {

@@ -11,7 +11,7 @@ export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.in
   ) {}
 
   transform(value: unknown): z.infer<S> {
-    return parseOrThrow(this.schema, value ?? (this.where === 'request body' ? undefined : {}), this.where);
+    return parseOrThrow(this.schema, value === undefined && this.where !== 'request body' ? {} : value, this.where);
   }
 }
 

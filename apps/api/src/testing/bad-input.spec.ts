@@ -1,0 +1,65 @@
+import { ADMIN_PASSWORD, sessionCaller, startTestServer, type Caller, type TestServer } from './harness';
+
+let server: TestServer;
+let admin: Caller;
+
+beforeAll(async () => {
+  server = await startTestServer({ MAX_BODY_BYTES: '4096' });
+  admin = await sessionCaller(server, 'admin', ADMIN_PASSWORD);
+});
+afterAll(() => server.close());
+
+type Case = [label: string, method: 'post' | 'patch' | 'get' | 'delete', path: string, build: (r: import('supertest').Test) => import('supertest').Test, status: number, code: string, sentence: RegExp];
+
+const json = (body: string) => (r: import('supertest').Test) => r.set('Content-Type', 'application/json').send(body);
+
+const CASES: Case[] = [
+  ['malformed JSON', 'post', '/api/v1/users', json('{"username": "x",'), 400, 'MALFORMED_JSON', /not valid JSON/],
+  ['a JSON string instead of an object', 'post', '/api/v1/users', json('"hello"'), 400, 'VALIDATION_FAILED', /must be a JSON object/],
+  ['a JSON array', 'post', '/api/v1/users', json('[1,2]'), 400, 'VALIDATION_FAILED', /must be a JSON object/],
+  ['null', 'post', '/api/v1/users', json('null'), 400, 'VALIDATION_FAILED', /must be a JSON object/],
+  ['no body at all', 'post', '/api/v1/users', (r) => r, 400, 'VALIDATION_FAILED', /is required/],
+  ['an unknown field', 'post', '/api/v1/users', (r) => r.send({ username: 'eve', role: 'user', isRoot: true }), 400, 'VALIDATION_FAILED', /unknown field "isRoot"/],
+  ['a wrong type', 'post', '/api/v1/users', (r) => r.send({ username: 42, role: 'user' }), 400, 'VALIDATION_FAILED', /username must be a string \(got number\)/],
+  ['an unknown role', 'post', '/api/v1/users', (r) => r.send({ username: 'eve', role: 'root' }), 400, 'VALIDATION_FAILED', /role must be one of "admin", "manager", "user"/],
+  ['a too short password', 'post', '/api/v1/users', (r) => r.send({ username: 'eve', role: 'user', password: 'abc' }), 400, 'VALIDATION_FAILED', /password must be at least 10 characters/],
+  ['a username with path characters', 'post', '/api/v1/users', (r) => r.send({ username: '../etc/passwd', role: 'user' }), 400, 'VALIDATION_FAILED', /username may contain only/],
+  ['an oversize body', 'post', '/api/v1/users', (r) => r.send({ username: 'eve', role: 'user', password: 'x'.repeat(10_000) }), 413, 'PAYLOAD_TOO_LARGE', /larger than the 4096 bytes/],
+  ['form-encoded instead of JSON', 'post', '/api/v1/users', (r) => r.type('form').send('username=eve&role=user'), 415, 'UNSUPPORTED_MEDIA_TYPE', /Content-Type: application\/json/],
+  ['text/plain', 'post', '/api/v1/auth/login', (r) => r.set('Content-Type', 'text/plain').send('{"username":"a"}'), 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/],
+  ['an empty patch', 'patch', '/api/v1/users/admin', (r) => r.send({}), 400, 'VALIDATION_FAILED', /at least one of role, disabled or password/],
+  ['disabled as a string', 'patch', '/api/v1/users/admin', (r) => r.send({ disabled: 'yes' }), 400, 'VALIDATION_FAILED', /disabled must be a boolean/],
+  ['a bad username in the path', 'patch', '/api/v1/users/..%2F..%2Fhub', (r) => r.send({ disabled: true }), 400, 'VALIDATION_FAILED', /Invalid path/],
+  ['an unknown user', 'patch', '/api/v1/users/nobody', (r) => r.send({ disabled: true }), 404, 'NOT_FOUND', /no user named "nobody"/],
+  ['a token id that is not a UUID', 'delete', '/api/v1/tokens/..%2F..%2Fetc', (r) => r, 400, 'VALIDATION_FAILED', /must be a token id/],
+  ['an empty device name', 'post', '/api/v1/users/admin/tokens', (r) => r.send({ device: '   ' }), 400, 'VALIDATION_FAILED', /device is required/],
+  ['a login without a password', 'post', '/api/v1/auth/login', (r) => r.send({ username: 'admin' }), 400, 'VALIDATION_FAILED', /password is required/],
+  ['a 100 kB login', 'post', '/api/v1/auth/login', (r) => r.send({ username: 'admin', password: 'p'.repeat(100_000) }), 413, 'PAYLOAD_TOO_LARGE', /larger than/],
+  ['an audit limit that is not a number', 'get', '/api/v1/audit?limit=lots', (r) => r, 400, 'VALIDATION_FAILED', /Invalid query: limit/],
+  ['an absurd audit limit', 'get', '/api/v1/audit?limit=1000000', (r) => r, 400, 'VALIDATION_FAILED', /limit/],
+  ['an unknown audit filter', 'get', '/api/v1/audit?colour=red', (r) => r, 400, 'VALIDATION_FAILED', /unknown field "colour"/],
+  ['an unknown route', 'get', '/api/v1/nothing-here', (r) => r, 404, 'NOT_FOUND', /There is no GET \/api\/v1\/nothing-here/],
+  ['demo seeding without the confirmation text', 'post', '/api/v1/demo/seed', (r) => r.send({ confirm: 'yes' }), 400, 'VALIDATION_FAILED', /confirm must be the text "seed-demo"/],
+];
+
+describe('bad input gets a 4xx with a code and a sentence, never a 500', () => {
+  it.each(CASES)('%s', async (_label, method, path, build, status, code, sentence) => {
+    const res = await build(admin.auth(server.http[method](path), method.toUpperCase()));
+    expect({ status: res.status, code: res.body.code }).toEqual({ status, code });
+    expect(res.body.message).toMatch(sentence);
+    expect(res.body.message).toMatch(/\.$/);
+    expect(res.body.requestId).toEqual(res.headers['x-request-id']);
+  });
+
+  it('changed nothing: the only account is still the admin and no user "eve" exists', async () => {
+    const res = await admin.auth(server.http.get('/api/v1/users'), 'GET').expect(200);
+    expect((res.body as { username: string }[]).map((u) => u.username)).toEqual(['admin']);
+  });
+
+  it('keeps a sane incoming request id and replaces an unsafe one', async () => {
+    const kept = await server.http.get('/api/health').set('X-Request-Id', 'ws-42.sync-7');
+    expect(kept.headers['x-request-id']).toBe('ws-42.sync-7');
+    const replaced = await server.http.get('/api/health').set('X-Request-Id', 'x'.repeat(500));
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

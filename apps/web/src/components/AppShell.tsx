@@ -1,0 +1,103 @@
+'use client';
+
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import { useState, type ReactNode } from 'react';
+import { api, ApiError } from '../lib/api';
+import { useMe } from '../lib/hooks';
+import ErrorNotice from './ErrorNotice';
+
+const NAV = [{ href: '/', label: 'Overview' }] as const;
+
+export default function AppShell({ children }: { children: ReactNode }) {
+  const pathname = usePathname();
+  const me = useMe();
+  const [signingOut, setSigningOut] = useState(false);
+  const [signOutError, setSignOutError] = useState<ApiError | null>(null);
+
+  async function signOut() {
+    setSigningOut(true);
+    setSignOutError(null);
+    try {
+      await api.post('/api/v1/auth/logout');
+      window.location.assign('/login');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        // Already signed out (or the session ended meanwhile).
+        window.location.assign('/login');
+        return;
+      }
+      setSignOutError(err instanceof ApiError ? err : new ApiError(0, 'CLIENT', 'Signing out failed. Try again.'));
+      setSigningOut(false);
+    }
+  }
+
+  const user = me.data?.user;
+
+  let body: ReactNode;
+  if (me.loading && !me.data) {
+    body = (
+      <div role="status" aria-live="polite">
+        <p className="muted">Loading…</p>
+      </div>
+    );
+  } else if (me.error && !me.data) {
+    body =
+      me.error.status === 401 ? (
+        <div role="status" aria-live="polite">
+          <p className="muted">{me.error.message} Opening the sign-in page…</p>
+        </div>
+      ) : (
+        <ErrorNotice error={me.error} onRetry={me.reload} lead="Your account could not be loaded." />
+      );
+  } else if (user?.role === 'user') {
+    body = (
+      <div className="notice" role="note" data-testid="role-notice">
+        This account is for workstation sync; the dashboard is for managers and administrators.
+      </div>
+    );
+  } else {
+    body = children;
+  }
+
+  return (
+    <>
+      <header className="shell-header">
+        <Link href="/" className="brand">
+          CACPQ Sync Server
+        </Link>
+        <nav className="shell-nav" aria-label="Main">
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.href}>
+                <Link href={item.href} aria-current={pathname === item.href ? 'page' : undefined}>
+                  {item.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="shell-user">
+          {user ? (
+            <span className="user-badge" data-testid="current-user">
+              <strong>{user.username}</strong> ({user.role})
+            </span>
+          ) : null}
+          <button
+            className="button button-secondary"
+            type="button"
+            onClick={signOut}
+            disabled={signingOut}
+            aria-busy={signingOut}
+          >
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main className="shell-main" id="main">
+        {signOutError ? <ErrorNotice error={signOutError} lead="Signing out failed." /> : null}
+        {body}
+      </main>
+    </>
+  );
+}
