@@ -36,12 +36,22 @@ async function main(): Promise<void> {
   for (const a of store.adopted) process.stdout.write(`  Adopted legacy database ${a.file}; its backup is ${a.backup}\n`);
 
   const app = await createApp(config, store, logger);
-  const timeout = config.shutdownTimeoutMs;
+  // Graceful shutdown: stop taking requests, let those in flight finish (cut after the timeout),
+  // then the store checkpoints its WAL, closes the files and releases the data directory.
+  let closing = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (closing) return;
+      closing = true;
       logger.info({ signal }, 'shutting down: no new requests, finishing the ones in flight');
-      // Requests still open after the timeout are cut so the store can close.
-      setTimeout(() => app.getHttpServer().closeAllConnections(), timeout).unref();
+      setTimeout(() => app.getHttpServer().closeAllConnections(), config.shutdownTimeoutMs).unref();
+      app.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
     });
   }
   await app.listen(config.port, config.host);

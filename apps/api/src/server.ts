@@ -84,6 +84,5 @@ export async function createApp(config: AppConfig, store: MasterStore, logger: L
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }

@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isApiErrorBody } from '@cacpq/sync-protocol';
+
+export interface Connection {
+  url: string;
+  token?: string;
+  username?: string;
+  password?: string;
+  dataDir: string;
+}
+
+/** A failure to show the person at the terminal: one sentence, then exit with `exitCode`. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Talks to a running server over its API. Credentials, in order: --token / CACPQ_TOKEN;
+ * --user and --password / CACPQ_USER and CACPQ_PASSWORD; else the local command-line token the
+ * server writes to DATA_DIR/hub/local-cli.token on its own host.
+ */
+export class ApiClient {
+  private cookie = '';
+  private csrf = '';
+  private bearer = '';
+
+  constructor(private readonly conn: Connection) {}
+
+  async request<T>(method: string, urlPath: string, body?: unknown): Promise<T> {
+    await this.ensureAuth();
+    return this.raw<T>(method, urlPath, body);
+  }
+
+  private async ensureAuth(): Promise<void> {
+    if (this.bearer || this.cookie) return;
+    if (this.conn.token) {
+      this.bearer = this.conn.token;
+      return;
+    }
+    if (this.conn.username && this.conn.password) {
+      const res = await this.raw<{ csrfToken: string }>('POST', '/api/v1/auth/login', { username: this.conn.username, password: this.conn.password }, true);
+      this.csrf = res.csrfToken;
+      return;
+    }
+    const file = path.join(this.conn.dataDir, 'hub', 'local-cli.token');
+    if (fs.existsSync(file)) {
+      this.bearer = fs.readFileSync(file, 'utf8').trim();
+      return;
+    }
+    throw new CliError(
+      `No credentials: pass --token (or CACPQ_TOKEN), or --user and --password, or run this on the server's host where ${file} exists.`,
+      2,
+    );
+  }
+
+  private async raw<T>(method: string, urlPath: string, body?: unknown, keepCookie = false): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.bearer) headers.Authorization = `Bearer ${this.bearer}`;
+    if (this.cookie) headers.Cookie = this.cookie;
+    if (this.csrf && method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
+    let res: Response;
+    try {
+      res = await fetch(new URL(urlPath, this.conn.url), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new CliError(`Cannot reach the CACPQ server at ${this.conn.url} (${cause}). Is it running? Set --url or CACPQ_URL.`, 3);
+    }
+    if (keepCookie) {
+      this.cookie = res.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ');
+    }
+    const text = await res.text();
+    const data: unknown = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      if (isApiErrorBody(data)) throw new CliError(`${data.message} (${data.code}, HTTP ${data.statusCode})`, 1);
+      throw new CliError(`The server answered HTTP ${res.status} to ${method} ${urlPath}.`, 1);
+    }
+    return data as T;
+  }
+}

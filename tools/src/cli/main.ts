@@ -1,0 +1,214 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import * as path from 'node:path';
+import type { CreatedToken, DemoSeedResponse, TokenView, UserView } from '@cacpq/sync-protocol';
+import { ApiClient, CliError, type Connection } from './client';
+import { table } from './format';
+
+interface Command {
+  summary: string;
+  usage: string;
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(client: ApiClient, values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void>;
+}
+
+const CONNECTION_HELP = `Connection (every command):
+  --url URL          server address (CACPQ_URL, default http://127.0.0.1:$PORT or :3000)
+  --token TOKEN      a device token of an admin (CACPQ_TOKEN)
+  --user NAME        sign in as this user (CACPQ_USER) ...
+  --password PASS    ... with this password (CACPQ_PASSWORD)
+  --data-dir DIR     on the server's host, use the local command-line token it wrote
+                     to DIR/hub/local-cli.token (DATA_DIR, default ./data)`;
+
+const CONNECTION_OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  user: { type: 'string' },
+  password: { type: 'string' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const out = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+const COMMANDS: Record<string, Command> = {
+  'seed-demo': {
+    summary: 'fill an empty master with demo CPQ data, users and months of sync history',
+    usage: 'cacpq seed-demo [--months N] [--scale X]',
+    help: `Asks the running server to fill its (empty) master with realistic demo data: thousands of
+components, hundreds of customers, projects and quotes, demo users and months of sync_log
+history. Refused when the master already holds data.
+  --months N   months of sync history (1-24, default 6)
+  --scale X    volume factor (0.1-10, default 1: 3000 components, 1200 quotes)`,
+    options: { months: { type: 'string' }, scale: { type: 'string' } },
+    async run(client, v) {
+      const body: Record<string, unknown> = { confirm: 'seed-demo' };
+      if (v.months !== undefined) body.months = numberOption('months', v.months as string);
+      if (v.scale !== undefined) body.scale = numberOption('scale', v.scale as string);
+      const res = await client.request<DemoSeedResponse>('POST', '/api/v1/demo/seed', body);
+      out('Demo data added:');
+      out(table(Object.entries(res.rows).map(([t, n]) => ({ table: t, rows: n }))));
+      out(`sync_log history: ${res.syncLogRows} syncs; numbers issued: ${res.numbersIssued}`);
+      if (res.users.length) {
+        out('\nDemo accounts (passwords shown once):');
+        out(table(res.users));
+      }
+    },
+  },
+  users: {
+    summary: 'list, create and change accounts',
+    usage: 'cacpq users [list | create NAME --role ROLE [--password P] | set NAME [--role R] [--password P] | disable NAME | enable NAME]',
+    help: `Accounts (admin). Roles: admin, manager, user. An account created without a password can
+only sync with device tokens.`,
+    options: { role: { type: 'string' }, password: { type: 'string' }, json: { type: 'boolean' } },
+    async run(client, v, [action = 'list', name]) {
+      const needName = () => {
+        if (!name) throw new CliError(`Name the user: cacpq users ${action} NAME`, 2);
+        return name;
+      };
+      let users: UserView[];
+      switch (action) {
+        case 'list':
+          users = await client.request<UserView[]>('GET', '/api/v1/users');
+          if (v.json) return out(JSON.stringify(users, null, 2));
+          return out(table(users.map(({ username, role, disabled, hasPassword, activeTokens, lastLoginAt }) => ({ username, role, disabled, password: hasPassword, tokens: activeTokens, lastLogin: lastLoginAt ?? '' }))));
+        case 'create': {
+          if (!v.role) throw new CliError('Give the role: --role admin|manager|user', 2);
+          const body = { username: needName(), role: v.role, ...(v.password ? { password: v.password } : {}) };
+          const u = await client.request<UserView>('POST', '/api/v1/users', body);
+          return out(`Created ${u.username} (${u.role}).`);
+        }
+        case 'set':
+        case 'disable':
+        case 'enable': {
+          const body: Record<string, unknown> = {};
+          if (action === 'disable') body.disabled = true;
+          if (action === 'enable') body.disabled = false;
+          if (v.role) body.role = v.role;
+          if (v.password) body.password = v.password;
+          const u = await client.request<UserView>('PATCH', `/api/v1/users/${encodeURIComponent(needName())}`, body);
+          return out(`${u.username}: role ${u.role}${u.disabled ? ', disabled' : ''}.`);
+        }
+        default:
+          throw new CliError(`Unknown action "${action}"; see cacpq users --help.`, 2);
+      }
+    },
+  },
+  tokens: {
+    summary: 'issue, list and revoke device tokens',
+    usage: 'cacpq tokens [issue NAME --device D | list NAME | revoke ID]',
+    help: `Device tokens (admin): a workstation or script authenticates with "Authorization: Bearer
+<token>" and acts with its user's role. A token is shown only when issued.`,
+    options: { device: { type: 'string' }, json: { type: 'boolean' } },
+    async run(client, v, [action = 'list', arg]) {
+      if (!arg) throw new CliError(`Missing ${action === 'revoke' ? 'token id' : 'user name'}; see cacpq tokens --help.`, 2);
+      switch (action) {
+        case 'issue': {
+          if (!v.device) throw new CliError('Name the device: --device "alice-laptop"', 2);
+          const t = await client.request<CreatedToken>('POST', `/api/v1/users/${encodeURIComponent(arg)}/tokens`, { device: v.device });
+          if (v.json) return out(JSON.stringify(t, null, 2));
+          out(`Token for ${t.username} on ${t.device} (id ${t.id}); it is shown only now:`);
+          return out(t.token);
+        }
+        case 'list': {
+          const list = await client.request<TokenView[]>('GET', `/api/v1/users/${encodeURIComponent(arg)}/tokens`);
+          return out(table(list.map(({ id, device, createdAt, lastUsedAt, revokedAt }) => ({ id, device, createdAt, lastUsed: lastUsedAt ?? '', revoked: revokedAt ?? '' }))));
+        }
+        case 'revoke': {
+          const t = await client.request<TokenView>('DELETE', `/api/v1/tokens/${encodeURIComponent(arg)}`);
+          return out(`Revoked the token of ${t.username} on ${t.device}.`);
+        }
+        default:
+          throw new CliError(`Unknown action "${action}"; see cacpq tokens --help.`, 2);
+      }
+    },
+  },
+  whoami: {
+    summary: 'show which account the command line acts as',
+    usage: 'cacpq whoami',
+    help: 'Prints the user and role the server sees for these credentials.',
+    options: {},
+    async run(client) {
+      const me = await client.request<{ user: { username: string; role: string }; via: string }>('GET', '/api/v1/auth/me');
+      out(`${me.user.username} (${me.user.role}) via ${me.via}`);
+    },
+  },
+};
+
+function numberOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new CliError(`--${name} must be a number (got "${value}").`, 2);
+  return n;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return `cacpq — command line of the CACPQ Sync Server
+
+Usage: cacpq <command> [options]     (cacpq <command> --help for details)
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  .join('\n')}
+
+Commands that change a running server go through its API; none of them opens the files the
+server owns.
+
+${CONNECTION_HELP}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(mainHelp());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`Unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(', ')}. See cacpq --help.\n`);
+    return 2;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...CONNECTION_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\nUsage: ${command.usage}\n`);
+    return 2;
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v.help) {
+    out(`Usage: ${command.usage}\n\n${command.help}\n\n${CONNECTION_HELP}`);
+    return 0;
+  }
+  const env = process.env;
+  const conn: Connection = {
+    url: (v.url as string | undefined) ?? env.CACPQ_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`,
+    token: (v.token as string | undefined) ?? env.CACPQ_TOKEN,
+    username: (v.user as string | undefined) ?? env.CACPQ_USER,
+    password: (v.password as string | undefined) ?? env.CACPQ_PASSWORD,
+    dataDir: path.resolve((v['data-dir'] as string | undefined) ?? env.DATA_DIR ?? './data'),
+  };
+  try {
+    await command.run(new ApiClient(conn), v, parsed.positionals);
+    return 0;
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`cacpq failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
