@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { ROOT, tempDir } from './harness';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The built Next.js dashboard as a real process on a loopback port. */
+export async function startDashboard(): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+  if (!fs.existsSync(path.join(ROOT, 'apps', 'web', '.next', 'BUILD_ID'))) {
+    throw new Error('apps/web is not built: run "npm run build" first.');
+  }
+  const port = await freePort();
+  const proc = spawn(process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', 'apps/web', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: ROOT,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`the dashboard exited with ${proc.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${url}/login`);
+      if (res.status === 200) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`the dashboard did not start in 60 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  return {
+    url,
+    proc,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Real Chromium, headless, in a fresh profile, talking only to loopback. */
+export async function launchBrowser(): Promise<BrowserContext> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium).`);
+  return chromium.launchPersistentContext(tempDir('chromium'), {
+    executablePath: CHROMIUM,
+    viewport: { width: 1366, height: 860 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}

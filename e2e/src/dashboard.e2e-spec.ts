@@ -1,0 +1,99 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
+import { ARTIFACTS, launchBrowser, startDashboard } from './browser';
+
+describe('the dashboard in real Chromium, through the one origin', () => {
+  let dataDir: string;
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  let server: ServerProcess;
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    dataDir = tempDir('browser');
+    dashboard = await startDashboard();
+    server = await startServer({ dataDir, env: { WEB_URL: dashboard.url } });
+    const call = await adminSession(server.url);
+    for (const [username, role] of [['morgan', 'manager'], ['wendy', 'user']]) {
+      expect((await call('POST', '/api/v1/users', { username, role, password: `${username}-password-1` })).status).toBe(201);
+    }
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await dashboard?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function signIn(page: Page, username: string, password: string): Promise<void> {
+    await browser.clearCookies();
+    await page.goto(`${server.url}/`);
+    await page.waitForURL(/\/login\?next=%2F$/);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('sends a signed-out visitor to the login page and explains a wrong password', async () => {
+    const page = await browser.newPage();
+    await signIn(page, 'admin', 'not-the-password');
+    // (Next.js keeps its own role="alert" route announcer on the page, hence the id.)
+    await page.locator('#login-error').waitFor();
+    await expect(page.locator('#login-error').textContent()).resolves.toContain('Wrong username or password.');
+    expect(page.url()).toBe(`${server.url}/login?next=%2F`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'login.png') });
+    await page.close();
+  });
+
+  it('logs an admin in and shows the server health on the overview', async () => {
+    const page = await browser.newPage();
+    await signIn(page, 'admin', ADMIN_PASSWORD);
+    await page.waitForURL(`${server.url}/`);
+    const overview = page.getByTestId('overview');
+    await overview.waitFor();
+    await page.getByTestId('files-table').waitFor();
+    const ready = (await (await fetch(`${server.url}/api/health/ready`)).json()) as { sqliteVersion: string; generation: string };
+    await expect(page.getByTestId('tile-sqlite').textContent()).resolves.toContain(ready.sqliteVersion);
+    await expect(page.getByTestId('tile-generation').locator('[title]').getAttribute('title')).resolves.toContain(ready.generation);
+    await expect(page.getByTestId('tile-status').textContent()).resolves.toMatch(/ok|ready/i);
+    const files = await page.getByTestId('files-table').textContent();
+    for (const name of ['server.db', 'generated_numbers.db', 'hub.db']) expect(files).toContain(name);
+    await expect(page.getByTestId('current-user').textContent()).resolves.toContain('admin');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'overview.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    const me = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status);
+    expect(me).toBe(401);
+    await page.close();
+  });
+
+  it('shows a workstation-only account a notice instead of the dashboard', async () => {
+    const page = await browser.newPage();
+    await signIn(page, 'wendy', 'wendy-password-1');
+    await page.getByTestId('role-notice').waitFor();
+    expect(await page.getByTestId('overview').count()).toBe(0);
+    await page.close();
+  });
+
+  it('lets a manager see the overview; admin-only calls are refused by the API when forced', async () => {
+    const page = await browser.newPage();
+    await signIn(page, 'morgan', 'morgan-password-1');
+    await page.getByTestId('overview').waitFor();
+    const forced = await page.evaluate(async () => {
+      const csrf = document.cookie.split('; ').find((c) => c.startsWith('cacpq_csrf='))?.split('=')[1] ?? '';
+      const res = await fetch('/api/v1/users', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: JSON.stringify({ username: 'sneaky', role: 'admin' }),
+      });
+      return { status: res.status, body: (await res.json()) as { code: string } };
+    });
+    expect(forced).toEqual({ status: 403, body: expect.objectContaining({ code: 'FORBIDDEN' }) });
+    await page.close();
+  });
+});
