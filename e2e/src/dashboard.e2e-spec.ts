@@ -16,7 +16,10 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     dashboard = await startDashboard();
     server = await startServer({ dataDir, env: { WEB_URL: dashboard.url } });
     const call = await adminSession(server.url);
-    for (const [username, role] of [['morgan', 'manager'], ['wendy', 'user']]) {
+    for (const [username, role] of [
+      ['morgan', 'manager'],
+      ['wendy', 'user'],
+    ]) {
       expect((await call('POST', '/api/v1/users', { username, role, password: `${username}-password-1` })).status).toBe(201);
     }
     browser = await launchBrowser();
@@ -85,7 +88,11 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     await signIn(page, 'morgan', 'morgan-password-1');
     await page.getByTestId('overview').waitFor();
     const forced = await page.evaluate(async () => {
-      const csrf = document.cookie.split('; ').find((c) => c.startsWith('cacpq_csrf='))?.split('=')[1] ?? '';
+      const csrf =
+        document.cookie
+          .split('; ')
+          .find((c) => c.startsWith('cacpq_csrf='))
+          ?.split('=')[1] ?? '';
       const res = await fetch('/api/v1/users', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },

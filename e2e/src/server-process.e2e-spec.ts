@@ -32,14 +32,24 @@ describe('the server as a real process', () => {
     const s = await start(dataDir);
     const live = await fetch(`${s.url}/api/health`);
     expect(live.status).toBe(200);
-    const ready = (await (await fetch(`${s.url}/api/health/ready`)).json()) as { ready: boolean; files: { name: string; open: boolean }[]; generation: string };
+    const ready = (await (await fetch(`${s.url}/api/health/ready`)).json()) as {
+      ready: boolean;
+      files: { name: string; open: boolean }[];
+      generation: string;
+    };
     expect(ready.ready).toBe(true);
     expect(ready.files.map((f) => f.name)).toEqual(['server.db', 'generated_numbers.db', 'hub.db']);
     expect(fs.existsSync(path.join(dataDir, 'cacpq.lock.json'))).toBe(true);
 
     expect(await s.stop()).toBe(0);
     // Checkpointed and released: no WAL left, no owner record, no local CLI token.
-    for (const f of ['database/server.db-wal', 'database/generated_numbers.db-wal', 'hub/hub.db-wal', 'cacpq.lock.json', 'hub/local-cli.token']) {
+    for (const f of [
+      'database/server.db-wal',
+      'database/generated_numbers.db-wal',
+      'hub/hub.db-wal',
+      'cacpq.lock.json',
+      'hub/local-cli.token',
+    ]) {
       expect([f, fs.existsSync(path.join(dataDir, f))]).toEqual([f, false]);
     }
   });
@@ -49,7 +59,9 @@ describe('the server as a real process', () => {
     const first = await start(dataDir);
     const second = runToExit(dataDir);
     expect(second.code).toBe(3);
-    expect(second.output).toContain(`The data directory ${dataDir} is already in use by a CACPQ Sync Server (pid ${first.proc.pid} on host ${os.hostname()}, since `);
+    expect(second.output).toContain(
+      `The data directory ${dataDir} is already in use by a CACPQ Sync Server (pid ${first.proc.pid} on host ${os.hostname()}, since `,
+    );
     // The first one is unharmed.
     expect((await fetch(`${first.url}/api/health/ready`)).status).toBe(200);
     await first.stop();
@@ -91,11 +103,13 @@ describe('the server as a real process', () => {
   it('stops at start-up with a sentence naming a bad variable', () => {
     const r = runToExit(dir('config'), { PORT: 'eighty' });
     expect(r.code).toBe(2);
-    expect(r.output.trim()).toBe('Invalid configuration: PORT must be a whole number from 0 to 65535 (got "eighty"). The server was not started.');
+    expect(r.output.trim()).toBe(
+      'Invalid configuration: PORT must be a whole number from 0 to 65535 (got "eighty"). The server was not started.',
+    );
   });
 });
 
-describe('the guide\'s SQL on a data directory the server created and stopped', () => {
+describe("the guide's SQL on a data directory the server created and stopped", () => {
   let dataDir: string;
 
   beforeAll(async () => {
@@ -107,10 +121,11 @@ describe('the guide\'s SQL on a data directory the server created and stopped', 
     expect(await s.stop()).toBe(0);
   });
 
-  it('ships the guide\'s statements verbatim', () => {
+  it("ships the guide's statements verbatim", () => {
     if (!fs.existsSync(GUIDE)) return expect(fs.existsSync(GUIDE_SQL)).toBe(true);
     const guide = fs.readFileSync(GUIDE, 'utf8');
-    for (const f of fs.readdirSync(GUIDE_SQL)) expect([f, guide.includes(fs.readFileSync(path.join(GUIDE_SQL, f), 'utf8'))]).toEqual([f, true]);
+    for (const f of fs.readdirSync(GUIDE_SQL))
+      expect([f, guide.includes(fs.readFileSync(path.join(GUIDE_SQL, f), 'utf8'))]).toEqual([f, true]);
   });
 
   it.each(['indexes.sql', 'monitoring-queries.sql', 'sync-statistics.sql'])('%s runs unchanged in the sqlite3 shell', (file) => {
@@ -120,9 +135,11 @@ describe('the guide\'s SQL on a data directory the server created and stopped', 
     if (file !== 'indexes.sql') expect(r.stdout.trim().length).toBeGreaterThan(0);
   });
 
-  it('answers the guide\'s statistics with real figures, and integrity_check says ok', () => {
+  it("answers the guide's statistics with real figures, and integrity_check says ok", () => {
     const db = path.join(dataDir, 'database', 'server.db');
-    const rate = Number(sqlite3(db, "SELECT ROUND(100.0 * SUM(CASE WHEN status='success' THEN 1 ELSE 0 END) / COUNT(*), 2) FROM sync_log;").stdout);
+    const rate = Number(
+      sqlite3(db, "SELECT ROUND(100.0 * SUM(CASE WHEN status='success' THEN 1 ELSE 0 END) / COUNT(*), 2) FROM sync_log;").stdout,
+    );
     expect(rate).toBeGreaterThan(80);
     expect(rate).toBeLessThanOrEqual(100);
     const users = sqlite3(db, fs.readFileSync(path.join(GUIDE_SQL, 'monitoring-queries.sql'), 'utf8')).stdout;
@@ -139,23 +156,41 @@ describe('legacy adoption through the real process', () => {
   it('backs up and adopts the old app files with every row, then serves them', async () => {
     const dataDir = dir('legacy');
     writeLegacyDataDir(dataDir);
-    const countsBefore = sqlite3(path.join(dataDir, 'database', 'server.db'), 'SELECT (SELECT COUNT(*) FROM components), (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM sync_log);').stdout.trim();
+    const countsBefore = sqlite3(
+      path.join(dataDir, 'database', 'server.db'),
+      'SELECT (SELECT COUNT(*) FROM components), (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM sync_log);',
+    ).stdout.trim();
     const s = await start(dataDir);
     expect(s.output()).toMatch(/Adopted legacy database .*server\.db; its backup is .*backups\/pre-adoption\/.*server\.db/);
     expect(await s.stop()).toBe(0);
     const server = path.join(dataDir, 'database', 'server.db');
-    expect(sqlite3(server, 'SELECT (SELECT COUNT(*) FROM components), (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM sync_log);').stdout.trim()).toBe(countsBefore);
+    expect(
+      sqlite3(
+        server,
+        'SELECT (SELECT COUNT(*) FROM components), (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM sync_log);',
+      ).stdout.trim(),
+    ).toBe(countsBefore);
     expect(sqlite3(server, 'PRAGMA journal_mode;').stdout.trim()).toBe('wal');
     const [backupStamp] = fs.readdirSync(path.join(dataDir, 'backups', 'pre-adoption'));
     const backup = path.join(dataDir, 'backups', 'pre-adoption', backupStamp, 'server.db');
-    expect(sqlite3(backup, 'SELECT (SELECT COUNT(*) FROM components), (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM sync_log);').stdout.trim()).toBe(countsBefore);
+    expect(
+      sqlite3(
+        backup,
+        'SELECT (SELECT COUNT(*) FROM components), (SELECT COUNT(*) FROM quotes), (SELECT COUNT(*) FROM sync_log);',
+      ).stdout.trim(),
+    ).toBe(countsBefore);
     expect(sqlite3(backup, "SELECT COUNT(*) FROM pragma_table_info('components') WHERE name = 'updated_at';").stdout.trim()).toBe('0');
   });
 });
 
 describe('the cacpq command line', () => {
   const cacpq = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [path.join(ROOT, 'tools', 'bin', 'cacpq.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+    spawnSync(process.execPath, [path.join(ROOT, 'tools', 'bin', 'cacpq.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
 
   it('has --help on every command', () => {
     const main = cacpq(['--help']);
@@ -167,7 +202,7 @@ describe('the cacpq command line', () => {
     }
   });
 
-  it('manages users and tokens and seeds demo data through the running server\'s API', async () => {
+  it("manages users and tokens and seeds demo data through the running server's API", async () => {
     const dataDir = dir('cli');
     const s = await start(dataDir);
     const env = { CACPQ_URL: s.url, DATA_DIR: dataDir };
@@ -178,7 +213,9 @@ describe('the cacpq command line', () => {
     expect(issued.status).toBe(0);
     const token = issued.stdout.trim().split('\n').pop()!;
     expect(token).toMatch(/^cacpq_[A-Za-z0-9_-]{40,}$/);
-    expect(cacpq(['whoami'], { CACPQ_URL: s.url, CACPQ_TOKEN: token, DATA_DIR: '/nonexistent' }).stdout.trim()).toBe('dana (manager) via token');
+    expect(cacpq(['whoami'], { CACPQ_URL: s.url, CACPQ_TOKEN: token, DATA_DIR: '/nonexistent' }).stdout.trim()).toBe(
+      'dana (manager) via token',
+    );
     const refused = cacpq(['users', 'list'], { CACPQ_URL: s.url, CACPQ_TOKEN: token });
     expect([refused.status, refused.stderr.trim()]).toEqual([1, 'This needs the admin role; dana is a manager. (FORBIDDEN, HTTP 403)']);
     const dupe = cacpq(['users', 'create', 'dana', '--role', 'user'], env);

@@ -69,7 +69,9 @@ export async function createApp(config: AppConfig, store: MasterStore, logger: L
       () => next(),
       (err: unknown) => {
         if (!(err instanceof ApiException)) return next(err);
-        res.status(err.getStatus()).json({ ...(err.getResponse() as object), statusCode: err.getStatus(), requestId: (req as AppRequest).id });
+        res
+          .status(err.getStatus())
+          .json({ ...(err.getResponse() as object), statusCode: err.getStatus(), requestId: (req as AppRequest).id });
       },
     );
   });
@@ -77,7 +79,9 @@ export async function createApp(config: AppConfig, store: MasterStore, logger: L
     app,
     new DocumentBuilder()
       .setTitle('CACPQ Sync Server')
-      .setDescription('Sync protocol, accounts and operations of the CACPQ master store. Errors are {statusCode, code, message, requestId}.')
+      .setDescription(
+        'Sync protocol, accounts and operations of the CACPQ master store. Errors are {statusCode, code, message, requestId}.',
+      )
       .setVersion(SERVER_VERSION)
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Device token' })
       .addCookieAuth('cacpq_session')

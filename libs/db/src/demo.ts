@@ -24,13 +24,58 @@ export interface DemoSummary {
 }
 
 const CATEGORIES = ['Pumps', 'Valves', 'Motors', 'Sensors', 'PLCs', 'Drives', 'Enclosures', 'Cables', 'HMIs', 'Fittings'];
-const VENDORS = ['Grundfos', 'Siemens', 'Allen-Bradley', 'ABB', 'Schneider Electric', 'Festo', 'SMC', 'Endress+Hauser', 'Parker', 'Phoenix Contact', 'Omron', 'Rittal'];
-const CITIES: [string, string, string][] = [
-  ['Houston', 'TX', 'USA'], ['Chicago', 'IL', 'USA'], ['Toronto', 'ON', 'Canada'], ['Denver', 'CO', 'USA'],
-  ['Monterrey', 'NL', 'Mexico'], ['Atlanta', 'GA', 'USA'], ['Calgary', 'AB', 'Canada'], ['Phoenix', 'AZ', 'USA'],
+const VENDORS = [
+  'Grundfos',
+  'Siemens',
+  'Allen-Bradley',
+  'ABB',
+  'Schneider Electric',
+  'Festo',
+  'SMC',
+  'Endress+Hauser',
+  'Parker',
+  'Phoenix Contact',
+  'Omron',
+  'Rittal',
 ];
-const COMPANY_A = ['Apex', 'Summit', 'Prairie', 'Delta', 'Keystone', 'Northern', 'Granite', 'Blue River', 'Ironwood', 'Lakeside', 'Pioneer', 'Redline'];
-const COMPANY_B = ['Foods', 'Water Authority', 'Packaging', 'Brewing', 'Chemicals', 'Plastics', 'Pharma', 'Mining', 'Energy', 'Automation', 'Dairy', 'Paper'];
+const CITIES: [string, string, string][] = [
+  ['Houston', 'TX', 'USA'],
+  ['Chicago', 'IL', 'USA'],
+  ['Toronto', 'ON', 'Canada'],
+  ['Denver', 'CO', 'USA'],
+  ['Monterrey', 'NL', 'Mexico'],
+  ['Atlanta', 'GA', 'USA'],
+  ['Calgary', 'AB', 'Canada'],
+  ['Phoenix', 'AZ', 'USA'],
+];
+const COMPANY_A = [
+  'Apex',
+  'Summit',
+  'Prairie',
+  'Delta',
+  'Keystone',
+  'Northern',
+  'Granite',
+  'Blue River',
+  'Ironwood',
+  'Lakeside',
+  'Pioneer',
+  'Redline',
+];
+const COMPANY_B = [
+  'Foods',
+  'Water Authority',
+  'Packaging',
+  'Brewing',
+  'Chemicals',
+  'Plastics',
+  'Pharma',
+  'Mining',
+  'Energy',
+  'Automation',
+  'Dairy',
+  'Paper',
+];
 const PRODUCT_LINES = ['Skid Systems', 'Control Panels', 'Pump Stations', 'Dosing Systems', 'Filtration'];
 const QUOTE_STATUS = ['draft', 'sent', 'sent', 'won', 'lost', 'revised'];
 const PROJECT_STATUS = ['planning', 'active', 'active', 'on hold', 'completed'];
@@ -212,7 +257,12 @@ export function seedDemoData(server: Database.Database, numbers: Database.Databa
         insert('sub_assemblies', {
           name: `${pick(PRODUCT_LINES)} module ${i + 1}`,
           category: pick(CATEGORIES),
-          items: JSON.stringify(Array.from({ length: int(3, 10) }, () => ({ sku: `${pick(CATEGORIES).slice(0, 3).toUpperCase()}-${int(10000, 12000)}`, quantity: int(1, 6) }))),
+          items: JSON.stringify(
+            Array.from({ length: int(3, 10) }, () => ({
+              sku: `${pick(CATEGORIES).slice(0, 3).toUpperCase()}-${int(10000, 12000)}`,
+              quantity: int(1, 6),
+            })),
+          ),
           laborHours: money(2, 60),
           totalCost: money(500, 40000),
           createdAt: sqlTime(at()),

@@ -59,7 +59,11 @@ describe('MasterStore on a new data directory', () => {
       const indexes = (store.serverDb.prepare(`PRAGMA index_list("${table.name}")`).all() as { name: string }[])
         .map((i) => i.name)
         .filter((n) => !n.startsWith('sqlite_autoindex'));
-      expect(indexes.sort()).toEqual(tableIndexes(table).map((i) => i.name).sort());
+      expect(indexes.sort()).toEqual(
+        tableIndexes(table)
+          .map((i) => i.name)
+          .sort(),
+      );
     },
   );
 
@@ -127,12 +131,12 @@ describe('exclusive ownership', () => {
 describe('legacy adoption', () => {
   function legacyCounts(file: string): Record<string, number> {
     const db = new Database(file, { readonly: true });
-    const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'`).all() as {
-      name: string;
-    }[]).map((r) => r.name);
-    const counts = Object.fromEntries(
-      names.map((n) => [n, (db.prepare(`SELECT COUNT(*) AS n FROM "${n}"`).get() as { n: number }).n]),
-    );
+    const names = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'`).all() as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
+    const counts = Object.fromEntries(names.map((n) => [n, (db.prepare(`SELECT COUNT(*) AS n FROM "${n}"`).get() as { n: number }).n]));
     db.close();
     return counts;
   }
@@ -185,9 +189,7 @@ describe('legacy adoption', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
 
     // generated_numbers: the number the old sync issued twice is kept and marked.
-    const dupes = store.numbersDb
-      .prepare(`SELECT number, duplicate_of FROM generated_numbers WHERE duplicate_of IS NOT NULL`)
-      .all();
+    const dupes = store.numbersDb.prepare(`SELECT number, duplicate_of FROM generated_numbers WHERE duplicate_of IS NOT NULL`).all();
     expect(dupes).toEqual([{ number: 'Q2023-0042', duplicate_of: 42 }]);
     expect(() =>
       store.numbersDb.prepare(`INSERT INTO generated_numbers (type, number, status) VALUES ('quote', 'Q2023-0001', 'issued')`).run(),

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataSource, type MixedList, type EntitySchema } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { dataDirLayout, type DataDirLayout } from './data-dir';
 import { GeneratedNumberEntity, MASTER_ENTITIES, SyncLogEntity } from './entities/master.entities';
 import { HUB_ENTITIES } from './entities/hub.entities';
@@ -96,12 +96,7 @@ export class MasterStore {
       }
       const hub = await openDataSource(layout.hubDb, HUB_ENTITIES, HUB_MIGRATIONS, busyTimeoutMs);
       opened.push(hub);
-      const server = await openDataSource(
-        layout.serverDb,
-        [...MASTER_ENTITIES, SyncLogEntity],
-        SERVER_MIGRATIONS,
-        busyTimeoutMs,
-      );
+      const server = await openDataSource(layout.serverDb, [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS, busyTimeoutMs);
       opened.push(server);
       const numbers = await openDataSource(layout.numbersDb, [GeneratedNumberEntity], NUMBERS_MIGRATIONS, busyTimeoutMs);
       opened.push(numbers);
@@ -138,9 +133,7 @@ export class MasterStore {
   }
 
   get generation(): string {
-    const row = this.serverDb.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).get() as
-      | { value: string }
-      | undefined;
+    const row = this.serverDb.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).get() as { value: string } | undefined;
     return row?.value ?? '';
   }
 
@@ -191,8 +184,7 @@ export function rawHandle(ds: DataSource): Database.Database {
 
 async function openDataSource(
   file: string,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  entities: MixedList<Function | string | EntitySchema<any>>,
+  entities: DataSourceOptions['entities'],
   migrations: MigrationClass[],
   busyTimeoutMs: number,
 ): Promise<DataSource> {
@@ -235,9 +227,7 @@ export function isLegacyDatabase(file: string): boolean {
   if (!fs.existsSync(file) || fs.statSync(file).size === 0) return false;
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
-      (r) => r.name,
-    );
+    const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name);
     return names.length > 0 && !names.includes('migrations');
   } finally {
     db.close();
@@ -284,10 +274,8 @@ async function backupIfLegacy(file: string, preAdoptionDir: string): Promise<Ado
 }
 
 function countRows(db: Database.Database): Record<string, number> {
-  const tables = db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-    .all() as { name: string }[];
-  return Object.fromEntries(
-    tables.map(({ name }) => [name, (db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n]),
-  );
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as {
+    name: string;
+  }[];
+  return Object.fromEntries(tables.map(({ name }) => [name, (db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n]));
 }

@@ -10,10 +10,7 @@ export const Username = z
   .max(64, 'must be at most 64 characters')
   .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'may contain only letters, digits and . _ @ -, starting with a letter or digit');
 
-export const Password = z
-  .string()
-  .min(10, 'must be at least 10 characters')
-  .max(200, 'must be at most 200 characters');
+export const Password = z.string().min(10, 'must be at least 10 characters').max(200, 'must be at most 200 characters');
 
 export const LoginRequest = z.strictObject({
   username: z.string().min(1, 'is required').max(64, 'must be at most 64 characters'),
@@ -73,11 +70,7 @@ export const UserView = z.object({
 export type UserView = z.infer<typeof UserView>;
 
 export const CreateTokenRequest = z.strictObject({
-  device: z
-    .string()
-    .trim()
-    .min(1, 'is required')
-    .max(100, 'must be at most 100 characters'),
+  device: z.string().trim().min(1, 'is required').max(100, 'must be at most 100 characters'),
 });
 export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
 

@@ -14,7 +14,11 @@ describe('describeIssues', () => {
     [LoginRequest, { username: 5, password: 'x' }, 'Invalid request body: username must be a string (got number).'],
     [LoginRequest, [], 'Invalid request body: the value must be a JSON object (got array).'],
     [CreateUserRequest, { username: 'bob', role: 'root' }, 'Invalid request body: role must be one of "admin", "manager", "user".'],
-    [CreateUserRequest, { username: '../x', role: 'user' }, 'Invalid request body: username may contain only letters, digits and . _ @ -, starting with a letter or digit.'],
+    [
+      CreateUserRequest,
+      { username: '../x', role: 'user' },
+      'Invalid request body: username may contain only letters, digits and . _ @ -, starting with a letter or digit.',
+    ],
     [UpdateUserRequest, {}, 'Invalid request body: name at least one of role, disabled or password.'],
   ])('%#: explains what is wrong in one sentence', (schema, value, expected) => {
     expect(sentence(schema, value)).toBe(expected);

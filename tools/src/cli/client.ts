@@ -44,7 +44,12 @@ export class ApiClient {
       return;
     }
     if (this.conn.username && this.conn.password) {
-      const res = await this.raw<{ csrfToken: string }>('POST', '/api/v1/auth/login', { username: this.conn.username, password: this.conn.password }, true);
+      const res = await this.raw<{ csrfToken: string }>(
+        'POST',
+        '/api/v1/auth/login',
+        { username: this.conn.username, password: this.conn.password },
+        true,
+      );
       this.csrf = res.csrfToken;
       return;
     }

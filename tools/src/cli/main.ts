@@ -73,7 +73,18 @@ only sync with device tokens.`,
         case 'list':
           users = await client.request<UserView[]>('GET', '/api/v1/users');
           if (v.json) return out(JSON.stringify(users, null, 2));
-          return out(table(users.map(({ username, role, disabled, hasPassword, activeTokens, lastLoginAt }) => ({ username, role, disabled, password: hasPassword, tokens: activeTokens, lastLogin: lastLoginAt ?? '' }))));
+          return out(
+            table(
+              users.map(({ username, role, disabled, hasPassword, activeTokens, lastLoginAt }) => ({
+                username,
+                role,
+                disabled,
+                password: hasPassword,
+                tokens: activeTokens,
+                lastLogin: lastLoginAt ?? '',
+              })),
+            ),
+          );
         case 'create': {
           if (!v.role) throw new CliError('Give the role: --role admin|manager|user', 2);
           const body = { username: needName(), role: v.role, ...(v.password ? { password: v.password } : {}) };
@@ -114,7 +125,17 @@ only sync with device tokens.`,
         }
         case 'list': {
           const list = await client.request<TokenView[]>('GET', `/api/v1/users/${encodeURIComponent(arg)}/tokens`);
-          return out(table(list.map(({ id, device, createdAt, lastUsedAt, revokedAt }) => ({ id, device, createdAt, lastUsed: lastUsedAt ?? '', revoked: revokedAt ?? '' }))));
+          return out(
+            table(
+              list.map(({ id, device, createdAt, lastUsedAt, revokedAt }) => ({
+                id,
+                device,
+                createdAt,
+                lastUsed: lastUsedAt ?? '',
+                revoked: revokedAt ?? '',
+              })),
+            ),
+          );
         }
         case 'revoke': {
           const t = await client.request<TokenView>('DELETE', `/api/v1/tokens/${encodeURIComponent(arg)}`);

@@ -84,7 +84,10 @@ export class AuthGuard implements CanActivate {
     if (!SAFE_METHODS.has(req.method)) {
       const sent = req.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || !sameSecret(sent, found.session.csrfToken)) {
-        throw new ApiException('CSRF_FAILED', 'This change was refused: the X-CSRF-Token header is missing or wrong. Reload the page and try again.');
+        throw new ApiException(
+          'CSRF_FAILED',
+          'This change was refused: the X-CSRF-Token header is missing or wrong. Reload the page and try again.',
+        );
       }
     }
     req.principal = {

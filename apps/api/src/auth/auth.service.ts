@@ -29,7 +29,13 @@ export class AuthService {
     const ip = req.ip ?? 'unknown';
     const wait = this.limiter.retryAfterSeconds(body.username, ip);
     if (wait > 0) {
-      await this.audit.record(req, { action: 'auth.login', actor: body.username, actorRole: null, outcome: 'denied', details: { reason: 'rate limited' } });
+      await this.audit.record(req, {
+        action: 'auth.login',
+        actor: body.username,
+        actorRole: null,
+        outcome: 'denied',
+        details: { reason: 'rate limited' },
+      });
       throw new ApiException('RATE_LIMITED', `Too many failed sign-ins; try again in ${wait} seconds.`, undefined, {
         'Retry-After': String(wait),
       });
@@ -42,7 +48,13 @@ export class AuthService {
       throw new ApiException('INVALID_CREDENTIALS', 'Wrong username or password.');
     }
     if (user.disabled) {
-      await this.audit.record(req, { action: 'auth.login', actor: user.username, actorRole: user.role, outcome: 'denied', details: { reason: 'disabled' } });
+      await this.audit.record(req, {
+        action: 'auth.login',
+        actor: user.username,
+        actorRole: user.role,
+        outcome: 'denied',
+        details: { reason: 'disabled' },
+      });
       throw new ApiException('ACCOUNT_DISABLED', `The account ${user.username} is disabled; ask an administrator.`);
     }
     this.limiter.recordSuccess(body.username, ip);

@@ -51,9 +51,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
       const message =
-        status === HttpStatus.NOT_FOUND
-          ? `There is no ${req.method} ${req.path} on this server.`
-          : sentence(exception.message);
+        status === HttpStatus.NOT_FOUND ? `There is no ${req.method} ${req.path} on this server.` : sentence(exception.message);
       return { statusCode: status, code, message, requestId };
     }
     return {

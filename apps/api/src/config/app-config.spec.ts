@@ -17,7 +17,13 @@ describe('AppConfig', () => {
   });
 
   it('reads the variables it knows', () => {
-    const c = AppConfig.fromEnv({ DATA_DIR: '/tmp/x', PORT: '8080', HOST: '127.0.0.1', LOG_LEVEL: 'DEBUG', WEB_URL: 'http://127.0.0.1:3001/' });
+    const c = AppConfig.fromEnv({
+      DATA_DIR: '/tmp/x',
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'DEBUG',
+      WEB_URL: 'http://127.0.0.1:3001/',
+    });
     expect(c).toMatchObject({ dataDir: '/tmp/x', port: 8080, host: '127.0.0.1', logLevel: 'debug', webUrl: 'http://127.0.0.1:3001' });
   });
 

@@ -30,7 +30,10 @@ const bool = (name: string, fallback: boolean) =>
     });
 
 const EnvSchema = z.object({
-  DATA_DIR: z.string().optional().transform((v) => path.resolve(v && v.trim() !== '' ? v : './data')),
+  DATA_DIR: z
+    .string()
+    .optional()
+    .transform((v) => path.resolve(v && v.trim() !== '' ? v : './data')),
   PORT: int('PORT', 0, 65535, 3000),
   HOST: z
     .string()

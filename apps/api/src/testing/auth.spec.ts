@@ -14,7 +14,12 @@ describe('accounts and access', () => {
   it('creates the first admin from ADMIN_PASSWORD, audited', async () => {
     const audit = await admin.auth(server.http.get('/api/v1/audit?action=user.create'), 'GET').expect(200);
     expect(audit.body).toEqual([
-      expect.objectContaining({ actor: 'system', target: 'admin', outcome: 'ok', details: expect.objectContaining({ passwordFrom: 'ADMIN_PASSWORD' }) }),
+      expect.objectContaining({
+        actor: 'system',
+        target: 'admin',
+        outcome: 'ok',
+        details: expect.objectContaining({ passwordFrom: 'ADMIN_PASSWORD' }),
+      }),
     ]);
   });
 
@@ -41,10 +46,17 @@ describe('accounts and access', () => {
 
   it('refuses a cookie-authenticated write without the CSRF token, and a cross-site one', async () => {
     const login = await server.http.post('/api/v1/auth/login').send({ username: 'admin', password: ADMIN_PASSWORD }).expect(200);
-    const cookie = ([] as string[]).concat(login.headers['set-cookie']).map((c) => c.split(';')[0]).join('; ');
+    const cookie = ([] as string[])
+      .concat(login.headers['set-cookie'])
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const missing = await server.http.post('/api/v1/users').set('Cookie', cookie).send({ username: 'mallory', role: 'admin' });
     expect([missing.status, missing.body.code]).toEqual([403, 'CSRF_FAILED']);
-    const wrong = await server.http.post('/api/v1/users').set('Cookie', cookie).set('X-CSRF-Token', 'guess').send({ username: 'mallory', role: 'admin' });
+    const wrong = await server.http
+      .post('/api/v1/users')
+      .set('Cookie', cookie)
+      .set('X-CSRF-Token', 'guess')
+      .send({ username: 'mallory', role: 'admin' });
     expect([wrong.status, wrong.body.code]).toEqual([403, 'CSRF_FAILED']);
     const crossSite = await server.http
       .post('/api/v1/users')
@@ -110,26 +122,42 @@ describe('accounts and access', () => {
 
   it('changes a password: the old one stops working, the new one works', async () => {
     const made = await makeUser(server, admin, 'pat', 'manager');
-    await made.session.auth(server.http.post('/api/v1/auth/password'), 'POST').send({ currentPassword: made.password, newPassword: 'a-brand-new-password' }).expect(204);
+    await made.session
+      .auth(server.http.post('/api/v1/auth/password'), 'POST')
+      .send({ currentPassword: made.password, newPassword: 'a-brand-new-password' })
+      .expect(204);
     await server.http.post('/api/v1/auth/login').send({ username: 'pat', password: made.password }).expect(401);
     await server.http.post('/api/v1/auth/login').send({ username: 'pat', password: 'a-brand-new-password' }).expect(200);
   });
 
   it('stores passwords as scrypt hashes and tokens as sha256, never in clear (checked in the file)', async () => {
     const made = await makeUser(server, admin, 'hashcheck', 'user');
-    const token = (await admin.auth(server.http.post('/api/v1/users/hashcheck/tokens'), 'POST').send({ device: 'x' }).expect(201)).body.token as string;
+    const token = (await admin.auth(server.http.post('/api/v1/users/hashcheck/tokens'), 'POST').send({ device: 'x' }).expect(201)).body
+      .token as string;
     server.store.hubDb.pragma('wal_checkpoint(TRUNCATE)');
     const bytes = Buffer.concat([fs.readFileSync(server.store.layout.hubDb)]);
     expect(bytes.includes(Buffer.from(made.password))).toBe(false);
     expect(bytes.includes(Buffer.from(token))).toBe(false);
-    const rows = server.store.hubDb.prepare(`SELECT password_hash FROM users WHERE username = 'hashcheck'`).get() as { password_hash: string };
+    const rows = server.store.hubDb.prepare(`SELECT password_hash FROM users WHERE username = 'hashcheck'`).get() as {
+      password_hash: string;
+    };
     expect(rows.password_hash).toMatch(/^scrypt\$32768\$8\$1\$/);
   });
 
   it('audits account and admin actions with who, what and the outcome', async () => {
     const res = await admin.auth(server.http.get('/api/v1/audit?limit=200'), 'GET').expect(200);
     const actions = new Set((res.body as { action: string; outcome: string }[]).map((e) => `${e.action}:${e.outcome}`));
-    for (const expected of ['auth.login:ok', 'auth.login:failed', 'auth.login:denied', 'user.create:ok', 'user.update:ok', 'token.issue:ok', 'token.revoke:ok', 'auth.logout:ok', 'auth.password:ok']) {
+    for (const expected of [
+      'auth.login:ok',
+      'auth.login:failed',
+      'auth.login:denied',
+      'user.create:ok',
+      'user.update:ok',
+      'token.issue:ok',
+      'token.revoke:ok',
+      'auth.logout:ok',
+      'auth.password:ok',
+    ]) {
       expect(actions).toContain(expected);
     }
   });

@@ -78,7 +78,10 @@ export const anonymous: Caller = { name: 'anonymous', auth: (req) => req };
 export async function makeUser(server: TestServer, admin: Caller, username: string, role: string) {
   const password = `${username}-password-123`;
   await admin.auth(server.http.post('/api/v1/users'), 'POST').send({ username, role, password }).expect(201);
-  const tok = await admin.auth(server.http.post(`/api/v1/users/${username}/tokens`), 'POST').send({ device: `${username}-pc` }).expect(201);
+  const tok = await admin
+    .auth(server.http.post(`/api/v1/users/${username}/tokens`), 'POST')
+    .send({ device: `${username}-pc` })
+    .expect(201);
   return {
     password,
     session: await sessionCaller(server, username, password),

@@ -1,4 +1,14 @@
-import { anonymous, ADMIN_PASSWORD, makeUser, send, sessionCaller, startTestServer, tokenCaller, type Caller, type TestServer } from './harness';
+import {
+  anonymous,
+  ADMIN_PASSWORD,
+  makeUser,
+  send,
+  sessionCaller,
+  startTestServer,
+  tokenCaller,
+  type Caller,
+  type TestServer,
+} from './harness';
 
 type Role = 'anonymous' | 'user' | 'manager' | 'admin';
 interface Route {
@@ -68,7 +78,11 @@ describe('route × role table', () => {
     const caller = role === 'anonymous' ? anonymous : callers[role][kind as 'session' | 'token'];
     const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
     const res = await send(caller.auth(server.http[method](r.path), r.method), r.body);
-    expect({ route: `${r.method} ${r.path}`, role, status: res.status }).toEqual({ route: `${r.method} ${r.path}`, role, status: r.expect[role] });
+    expect({ route: `${r.method} ${r.path}`, role, status: res.status }).toEqual({
+      route: `${r.method} ${r.path}`,
+      role,
+      status: r.expect[role],
+    });
     if (res.status >= 400) {
       expect(res.body).toMatchObject({ statusCode: res.status, code: expect.any(String), message: expect.stringMatching(/\.$/) });
     }

@@ -37,12 +37,32 @@ export class UsersService implements OnApplicationBootstrap {
     const existing = await this.users.findOneBy({ username: 'admin' });
     const now = sqlTime();
     if (existing) {
-      await this.users.update({ id: existing.id }, { role: 'admin', passwordHash: await hashPassword(password), disabled: false, updatedAt: now });
+      await this.users.update(
+        { id: existing.id },
+        { role: 'admin', passwordHash: await hashPassword(password), disabled: false, updatedAt: now },
+      );
     } else {
-      await this.users.insert({ username: 'admin', role: 'admin', passwordHash: await hashPassword(password), disabled: false, createdAt: now, updatedAt: now, lastLoginAt: null });
+      await this.users.insert({
+        username: 'admin',
+        role: 'admin',
+        passwordHash: await hashPassword(password),
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+        lastLoginAt: null,
+      });
     }
-    await this.audit.record(null, { action: 'user.create', actor: 'system', actorRole: null, target: 'admin', details: { role: 'admin', firstStart: true, passwordFrom: generated ? 'generated' : 'ADMIN_PASSWORD' } });
-    this.logger.warn({ username: 'admin', passwordFrom: generated ? 'generated' : 'ADMIN_PASSWORD' }, 'first start: administrator account created');
+    await this.audit.record(null, {
+      action: 'user.create',
+      actor: 'system',
+      actorRole: null,
+      target: 'admin',
+      details: { role: 'admin', firstStart: true, passwordFrom: generated ? 'generated' : 'ADMIN_PASSWORD' },
+    });
+    this.logger.warn(
+      { username: 'admin', passwordFrom: generated ? 'generated' : 'ADMIN_PASSWORD' },
+      'first start: administrator account created',
+    );
     const line = generated
       ? `First start: created the administrator account "admin" with the password  ${password}  (shown only this once; change it after signing in).`
       : 'First start: created the administrator account "admin" with the password from ADMIN_PASSWORD.';
@@ -97,7 +117,11 @@ export class UsersService implements OnApplicationBootstrap {
     await this.audit.record(req, {
       action: 'user.update',
       target: user.username,
-      details: { ...(body.role !== undefined ? { role: body.role } : {}), ...(body.disabled !== undefined ? { disabled: body.disabled } : {}), ...(body.password !== undefined ? { password: 'changed' } : {}) },
+      details: {
+        ...(body.role !== undefined ? { role: body.role } : {}),
+        ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
+        ...(body.password !== undefined ? { password: 'changed' } : {}),
+      },
     });
     return this.view(await this.get(username));
   }

@@ -7,7 +7,9 @@ export function isServerPath(path: string): boolean {
   return path === '/api' || path.startsWith('/api/') || path.startsWith('/socket.io') || path === '/metrics';
 }
 
-const UNAVAILABLE = (detail: string) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CACPQ dashboard unavailable</title>
+const UNAVAILABLE = (
+  detail: string,
+) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CACPQ dashboard unavailable</title>
 <meta http-equiv="refresh" content="5"></head><body style="font-family:system-ui;margin:3rem;max-width:40rem">
 <h1>The dashboard is not running</h1><p>The CACPQ Sync Server is up (see <a href="/api/health">/api/health</a>),
 but its dashboard ${detail}. This page retries every 5 seconds.</p></body></html>`;
@@ -32,7 +34,11 @@ export function dashboardProxy(webUrl: string | undefined, logger: Logger) {
       error: (err, _req, res) => {
         logger.warn({ err: (err as Error).message, webUrl }, 'dashboard upstream unavailable');
         const out = res as Response;
-        if ('headersSent' in out && !out.headersSent) out.status(503).type('html').send(UNAVAILABLE(`at ${webUrl} does not answer`));
+        if ('headersSent' in out && !out.headersSent)
+          out
+            .status(503)
+            .type('html')
+            .send(UNAVAILABLE(`at ${webUrl} does not answer`));
       },
     },
   });

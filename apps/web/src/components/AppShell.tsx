@@ -83,13 +83,7 @@ export default function AppShell({ children }: { children: ReactNode }) {
               <strong>{user.username}</strong> ({user.role})
             </span>
           ) : null}
-          <button
-            className="button button-secondary"
-            type="button"
-            onClick={signOut}
-            disabled={signingOut}
-            aria-busy={signingOut}
-          >
+          <button className="button button-secondary" type="button" onClick={signOut} disabled={signingOut} aria-busy={signingOut}>
             Sign out
           </button>
         </div>

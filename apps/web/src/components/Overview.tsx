@@ -101,9 +101,7 @@ export default function Overview() {
                       <tr key={file.name}>
                         <td className="mono">{file.name}</td>
                         <td>
-                          <span className={`status-pill ${file.open ? 'status-ok' : 'status-bad'}`}>
-                            {file.open ? 'open' : 'closed'}
-                          </span>
+                          <span className={`status-pill ${file.open ? 'status-ok' : 'status-bad'}`}>{file.open ? 'open' : 'closed'}</span>
                         </td>
                         <td className="num">{formatBytes(file.bytes)}</td>
                         <td className="num">{formatBytes(file.walBytes)}</td>

@@ -113,8 +113,7 @@ async function toApiError(res: Response): Promise<ApiError> {
   }
   const code = typeof body?.code === 'string' ? body.code : fallbackCode(res.status);
   const message = typeof body?.message === 'string' && body.message ? body.message : fallbackSentence(res.status);
-  const requestId =
-    typeof body?.requestId === 'string' ? body.requestId : (res.headers.get('x-request-id') ?? undefined);
+  const requestId = typeof body?.requestId === 'string' ? body.requestId : (res.headers.get('x-request-id') ?? undefined);
   return new ApiError(res.status, code, message, requestId, body?.details);
 }
 

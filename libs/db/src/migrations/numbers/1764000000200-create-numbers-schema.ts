@@ -10,9 +10,9 @@ export class CreateNumbersSchema1764000000200 implements MigrationInterface {
   name = 'CreateNumbersSchema1764000000200';
 
   async up(q: QueryRunner): Promise<void> {
-    const [exists] = (await q.query(
-      `SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'generated_numbers'`,
-    )) as { name: string }[];
+    const [exists] = (await q.query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'generated_numbers'`)) as {
+      name: string;
+    }[];
     if (!exists) {
       await q.query(`CREATE TABLE "generated_numbers" (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -26,9 +26,7 @@ export class CreateNumbersSchema1764000000200 implements MigrationInterface {
         status TEXT NOT NULL DEFAULT 'issued',
         duplicate_of INTEGER)`);
     } else {
-      const have = new Set(
-        ((await q.query(`PRAGMA table_info("generated_numbers")`)) as { name: string }[]).map((c) => c.name),
-      );
+      const have = new Set(((await q.query(`PRAGMA table_info("generated_numbers")`)) as { name: string }[]).map((c) => c.name));
       const add: Record<string, string> = {
         year: 'INTEGER',
         sequence: 'INTEGER',
@@ -45,9 +43,7 @@ export class CreateNumbersSchema1764000000200 implements MigrationInterface {
           SELECT MIN(g2.id) FROM generated_numbers g2 WHERE g2.number = generated_numbers.number)
         WHERE id > (SELECT MIN(g3.id) FROM generated_numbers g3 WHERE g3.number = generated_numbers.number)`);
     }
-    await q.query(
-      `CREATE UNIQUE INDEX idx_generated_numbers_number ON generated_numbers(number) WHERE duplicate_of IS NULL`,
-    );
+    await q.query(`CREATE UNIQUE INDEX idx_generated_numbers_number ON generated_numbers(number) WHERE duplicate_of IS NULL`);
     await q.query(`CREATE INDEX idx_generated_numbers_type_seq ON generated_numbers(type, year, sequence)`);
   }
 

@@ -83,9 +83,7 @@ export const MASTER_INDEXES_V1 = [
   'CREATE INDEX IF NOT EXISTS idx_customers_name ON customers(name)',
   'CREATE INDEX IF NOT EXISTS idx_sync_log_timestamp ON sync_log(timestamp)',
   'CREATE INDEX IF NOT EXISTS idx_sync_log_status ON sync_log(status)',
-  ...Object.keys(MASTER_TABLES_V1).map(
-    (t) => `CREATE INDEX IF NOT EXISTS idx_${t}_server_seq ON ${t}(server_seq)`,
-  ),
+  ...Object.keys(MASTER_TABLES_V1).map((t) => `CREATE INDEX IF NOT EXISTS idx_${t}_server_seq ON ${t}(server_seq)`),
 ];
 
 const SYNC_STATE_V1 = `CREATE TABLE "sync_state" (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)`;
@@ -107,9 +105,7 @@ export class CreateMasterSchema1764000000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     const existing = new Set<string>(
-      ((await q.query(`SELECT name FROM sqlite_master WHERE type = 'table'`)) as { name: string }[]).map(
-        (r) => r.name,
-      ),
+      ((await q.query(`SELECT name FROM sqlite_master WHERE type = 'table'`)) as { name: string }[]).map((r) => r.name),
     );
     await q.query(SYNC_STATE_V1);
     let seq = 0;
