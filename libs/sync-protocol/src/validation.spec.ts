@@ -1,4 +1,4 @@
-import { CreateUserRequest, LoginRequest, UpdateUserRequest } from './accounts';
+import { AuditQuery, CreateUserRequest, LoginRequest, UpdateUserRequest } from './accounts';
 import { describeIssues } from './validation';
 
 function sentence(schema: { safeParse(v: unknown): { success: boolean; error?: unknown } }, value: unknown): string {
@@ -20,6 +20,8 @@ describe('describeIssues', () => {
       'Invalid request body: username may contain only letters, digits and . _ @ -, starting with a letter or digit.',
     ],
     [UpdateUserRequest, {}, 'Invalid request body: name at least one of role, disabled or password.'],
+    [AuditQuery, { before: '-1' }, 'Invalid request body: before must be at least 1.'],
+    [AuditQuery, { limit: '5000' }, 'Invalid request body: limit must be at most 1000.'],
   ])('%#: explains what is wrong in one sentence', (schema, value, expected) => {
     expect(sentence(schema, value)).toBe(expected);
   });

@@ -19,6 +19,11 @@ export function describeIssues(where: string, error: z.ZodError): string {
     if (issue.code === 'invalid_value' && issue.values.length > 1) {
       return `${field || 'the value'} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     }
+    if ((issue.code === 'too_small' || issue.code === 'too_big') && /^Too (small|big)/.test(issue.message)) {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
+      return `${field || 'the value'} must be ${issue.code === 'too_small' ? 'at least' : 'at most'} ${String(bound)}${unit}`;
+    }
     const msg = issue.message.replace(/^Invalid (input|option): /, '');
     return field ? `${field} ${msg}` : msg;
   });
