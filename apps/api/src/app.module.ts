@@ -20,6 +20,17 @@ import { HealthController } from './health/health.controller';
 import { CoreModule } from './store/store.module';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
+import { NumbersController } from './numbers/numbers.controller';
+import { NumbersService } from './numbers/numbers.service';
+import { SettingsService } from './settings/settings.service';
+import { ConflictsController } from './sync/conflicts.controller';
+import { ConflictsService } from './sync/conflicts.service';
+import { SyncController } from './sync/sync.controller';
+import { SyncCron } from './sync/sync.cron';
+import { SyncEvents } from './sync/sync-events';
+import { SyncGateway } from './sync/sync.gateway';
+import { SyncLogService } from './sync/sync-log.service';
+import { SyncService } from './sync/sync.service';
 
 @Module({})
 export class AppModule {
@@ -27,7 +38,16 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(deps), ScheduleModule.forRoot()],
-      controllers: [HealthController, AuthController, UsersController, AuditController, DemoController],
+      controllers: [
+        HealthController,
+        AuthController,
+        UsersController,
+        AuditController,
+        DemoController,
+        SyncController,
+        ConflictsController,
+        NumbersController,
+      ],
       providers: [
         AuditService,
         SessionsService,
@@ -36,6 +56,14 @@ export class AppModule {
         AuthService,
         UsersService,
         DemoService,
+        SettingsService,
+        SyncEvents,
+        SyncLogService,
+        SyncService,
+        SyncCron,
+        SyncGateway,
+        ConflictsService,
+        NumbersService,
         AuthGuard,
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },

@@ -86,7 +86,7 @@ describe('MasterStore on a new data directory', () => {
     expect(second.generation).toBe(generation);
     expect(second.serverDb.prepare(`SELECT name FROM customers WHERE id = 'c1'`).get()).toEqual({ name: 'Acme' });
     const migrations = second.serverDb.prepare(`SELECT COUNT(*) AS n FROM migrations`).get() as { n: number };
-    expect(migrations.n).toBe(1);
+    expect(migrations.n).toBe(2);
   });
 
   it('leaves no -wal file behind after close (checkpointed) and passes integrity_check', async () => {

@@ -10,15 +10,17 @@ import { DataDirLock } from './lock';
 import { CreateMasterSchema1764000000000 } from './migrations/server/1764000000000-create-master-schema';
 import { CreateHubSchema1764000000100 } from './migrations/hub/1764000000100-create-hub-schema';
 import { CreateNumbersSchema1764000000200 } from './migrations/numbers/1764000000200-create-numbers-schema';
+import { AddSyncEngineTables1764100000000 } from './migrations/server/1764100000000-add-sync-engine-tables';
+import { AddNumberHighWater1764100000100 } from './migrations/hub/1764100000100-add-number-high-water';
 import { applyPragmas, checkIntegrity } from './pragmas';
 import { fileStamp } from './time';
 import type { MigrationInterface } from 'typeorm';
 
 type MigrationClass = new () => MigrationInterface;
 
-export const SERVER_MIGRATIONS: MigrationClass[] = [CreateMasterSchema1764000000000];
+export const SERVER_MIGRATIONS: MigrationClass[] = [CreateMasterSchema1764000000000, AddSyncEngineTables1764100000000];
 export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200];
-export const HUB_MIGRATIONS: MigrationClass[] = [CreateHubSchema1764000000100];
+export const HUB_MIGRATIONS: MigrationClass[] = [CreateHubSchema1764000000100, AddNumberHighWater1764100000100];
 
 export interface StoreLogger {
   info(msg: string, fields?: Record<string, unknown>): void;

@@ -99,6 +99,8 @@ const EnvSchema = z.object({
   BUSY_TIMEOUT_MS: int('BUSY_TIMEOUT_MS', 0, 600_000, 5000),
   MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024, 512 * 1024 * 1024, 5 * 1024 * 1024),
   SHUTDOWN_TIMEOUT_MS: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000, 10_000),
+  TOMBSTONE_RETENTION_DAYS: int('TOMBSTONE_RETENTION_DAYS', 1, 3650, 90),
+  CLOCK_SKEW_TOLERANCE_MS: int('CLOCK_SKEW_TOLERANCE_MS', 0, 3_600_000, 5000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -125,6 +127,8 @@ export class AppConfig {
   readonly busyTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly shutdownTimeoutMs: number;
+  readonly tombstoneRetentionDays: number;
+  readonly clockSkewToleranceMs: number;
 
   constructor(env: Env) {
     this.dataDir = env.DATA_DIR;
@@ -141,6 +145,8 @@ export class AppConfig {
     this.busyTimeoutMs = env.BUSY_TIMEOUT_MS;
     this.maxBodyBytes = env.MAX_BODY_BYTES;
     this.shutdownTimeoutMs = env.SHUTDOWN_TIMEOUT_MS;
+    this.tombstoneRetentionDays = env.TOMBSTONE_RETENTION_DAYS;
+    this.clockSkewToleranceMs = env.CLOCK_SKEW_TOLERANCE_MS;
   }
 
   /** Reads and validates; throws ConfigError whose message names each bad variable. */

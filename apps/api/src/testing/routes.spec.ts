@@ -12,7 +12,7 @@ import {
 
 type Role = 'anonymous' | 'user' | 'manager' | 'admin';
 interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   path: string;
   body?: unknown;
   /** Expected status per caller role. */
@@ -22,6 +22,7 @@ interface Route {
 const ANY_SIGNED_IN = (ok: number) => ({ anonymous: 401, user: ok, manager: ok, admin: ok });
 const ADMIN_ONLY = (ok: number) => ({ anonymous: 401, user: 403, manager: 403, admin: ok });
 const PUBLIC = (ok: number) => ({ anonymous: ok, user: ok, manager: ok, admin: ok });
+const MANAGERS = (ok: number) => ({ anonymous: 401, user: 403, manager: ok, admin: ok });
 
 let seq = 0;
 const unique = () => `u${Date.now().toString(36)}${seq++}`;
@@ -42,6 +43,17 @@ const ROUTES: (() => Route)[] = [
   () => ({ method: 'DELETE', path: '/api/v1/tokens/0b5e0f7e-0000-4000-8000-000000000000', expect: ADMIN_ONLY(404) }),
   () => ({ method: 'GET', path: '/api/v1/audit', expect: ADMIN_ONLY(200) }),
   () => ({ method: 'POST', path: '/api/v1/demo/seed', body: {}, expect: ADMIN_ONLY(400) }),
+  () => ({ method: 'GET', path: '/api/v1/sync/info', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'POST', path: '/api/v1/sync/push', body: {}, expect: ANY_SIGNED_IN(400) }),
+  () => ({ method: 'GET', path: '/api/v1/sync/pull', expect: ANY_SIGNED_IN(400) }),
+  () => ({ method: 'PUT', path: '/api/v1/sync/settings', body: { intervalMinutes: 120 }, expect: ADMIN_ONLY(200) }),
+  () => ({ method: 'GET', path: '/api/v1/conflicts', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/conflicts/999', expect: MANAGERS(404) }),
+  () => ({ method: 'POST', path: '/api/v1/conflicts/999/resolve', body: { keep: 'winner' }, expect: ADMIN_ONLY(404) }),
+  () => ({ method: 'GET', path: '/api/v1/numbers', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'POST', path: '/api/v1/numbers/quote', expect: ANY_SIGNED_IN(201) }),
+  () => ({ method: 'POST', path: '/api/v1/numbers/quote/reserve', body: { count: 2 }, expect: ANY_SIGNED_IN(201) }),
+  () => ({ method: 'PUT', path: '/api/v1/numbers/quote/format', body: { format: 'Q{YYYY}-{SEQ:4}' }, expect: ADMIN_ONLY(200) }),
   // Logout last: it ends the caller's session.
   () => ({ method: 'POST', path: '/api/v1/auth/logout', expect: ANY_SIGNED_IN(204) }),
 ];
@@ -76,7 +88,7 @@ describe('route × role table', () => {
   it.each(cases)('%s as %s via %s', async (_label, role, kind, route) => {
     const r = route();
     const caller = role === 'anonymous' ? anonymous : callers[role][kind as 'session' | 'token'];
-    const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+    const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'put' | 'delete';
     const res = await send(caller.auth(server.http[method](r.path), r.method), r.body);
     expect({ route: `${r.method} ${r.path}`, role, status: res.status }).toEqual({
       route: `${r.method} ${r.path}`,
@@ -92,7 +104,7 @@ describe('route × role table', () => {
     for (const route of ROUTES) {
       const r = route();
       if (r.expect.anonymous !== 401 || r.expect.admin === 401) continue;
-      const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+      const method = r.method.toLowerCase() as 'get' | 'post' | 'patch' | 'put' | 'delete';
       const res = await send(server.http[method](r.path).set('Authorization', 'Bearer cacpq_not-a-real-token'), r.body);
       expect([r.path, res.status, res.body.code]).toEqual([r.path, 401, 'INVALID_TOKEN']);
     }

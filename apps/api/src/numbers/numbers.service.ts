@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { MasterStore, sqlTime } from '@cacpq/db';
+import type { IssuedNumber, NumberKind, NumbersQuery } from '@cacpq/sync-protocol';
+import type Database from 'better-sqlite3';
+import { ApiException } from '../common/api-exception';
+import { SettingsService } from '../settings/settings.service';
+import { parseNumberFormat, type NumberFormat } from './number-format';
+
+interface NumberRow {
+  type: NumberKind;
+  number: string;
+  year: number | null;
+  sequence: number | null;
+  created_at: string;
+  created_by: string;
+  client_id: string | null;
+  status: 'issued' | 'reserved';
+}
+
+/**
+ * Quote and project numbers, allocated by the server only. Allocation runs synchronously on the
+ * one connection (no two can interleave); the high-water mark is written to hub.db before the
+ * numbers file, so even a restore of generated_numbers.db to an older copy never issues a number
+ * twice. A unique index on the number is the last line of defence.
+ */
+@Injectable()
+export class NumbersService {
+  private readonly numbers: Database.Database;
+  private readonly hub: Database.Database;
+
+  constructor(
+    store: MasterStore,
+    private readonly settings: SettingsService,
+  ) {
+    this.numbers = store.numbersDb;
+    this.hub = store.hubDb;
+  }
+
+  format(kind: NumberKind): NumberFormat {
+    const parsed = parseNumberFormat(this.settings.get(kind === 'quote' ? 'numbers.format.quote' : 'numbers.format.project'));
+    if (typeof parsed === 'string') throw new Error(`stored ${kind} number format is invalid: ${parsed}`);
+    return parsed;
+  }
+
+  async setFormat(kind: NumberKind, source: string, by: string): Promise<string> {
+    const parsed = parseNumberFormat(source);
+    if (typeof parsed === 'string') throw new ApiException('VALIDATION_FAILED', `Invalid request body: format ${parsed}.`);
+    await this.settings.set(kind === 'quote' ? 'numbers.format.quote' : 'numbers.format.project', source, by);
+    return source;
+  }
+
+  allocate(
+    kind: NumberKind,
+    count: number,
+    who: string,
+    clientId: string | null,
+    status: 'issued' | 'reserved',
+    now = new Date(),
+  ): IssuedNumber[] {
+    const format = this.format(kind);
+    const year = format.yearly ? now.getUTCFullYear() : 0;
+    const fileMax =
+      (
+        this.numbers.prepare('SELECT MAX(sequence) AS m FROM generated_numbers WHERE type = ? AND year = ?').get(kind, year) as {
+          m: number | null;
+        }
+      ).m ?? 0;
+    const hwm =
+      (
+        this.hub.prepare('SELECT sequence FROM number_high_water WHERE kind = ? AND year = ?').get(kind, year) as
+          { sequence: number } | undefined
+      )?.sequence ?? 0;
+    const exists = this.numbers.prepare('SELECT 1 FROM generated_numbers WHERE number = ? AND duplicate_of IS NULL');
+    const picked: { sequence: number; number: string }[] = [];
+    let sequence = Math.max(fileMax, hwm);
+    while (picked.length < count) {
+      sequence++;
+      const number = format.render(year, sequence);
+      if (!exists.get(number)) picked.push({ sequence, number });
+    }
+    const at = sqlTime(now);
+    // First the high-water mark (a crash after it only skips numbers), then the numbers.
+    this.hub
+      .prepare(
+        `INSERT INTO number_high_water (kind, year, sequence, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(kind, year) DO UPDATE SET sequence = max(sequence, excluded.sequence), updated_at = excluded.updated_at`,
+      )
+      .run(kind, year, sequence, at);
+    const insert = this.numbers.prepare(
+      `INSERT INTO generated_numbers (type, number, year, sequence, created_at, created_by, client_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.numbers.transaction(() => {
+      for (const p of picked) insert.run(kind, p.number, year, p.sequence, at, who, clientId, status);
+    })();
+    return picked.map((p) => ({ number: p.number, kind, year, sequence: p.sequence, issuedBy: who, issuedAt: at, clientId, status }));
+  }
+
+  list(q: NumbersQuery): IssuedNumber[] {
+    const rows = this.numbers
+      .prepare(
+        `SELECT type, number, year, sequence, created_at, created_by, client_id, status FROM generated_numbers
+         ${q.kind ? 'WHERE type = ?' : ''} ORDER BY id DESC LIMIT ?`,
+      )
+      .all(...(q.kind ? [q.kind, q.limit] : [q.limit])) as NumberRow[];
+    return rows.map((r) => ({
+      number: r.number,
+      kind: r.type,
+      year: r.year ?? 0,
+      sequence: r.sequence ?? 0,
+      issuedBy: r.created_by ?? 'legacy',
+      issuedAt: r.created_at ?? '',
+      clientId: r.client_id,
+      status: r.status,
+    }));
+  }
+}

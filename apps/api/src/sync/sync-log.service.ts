@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { MasterStore, sqlTime } from '@cacpq/db';
+import type Database from 'better-sqlite3';
+import { ApiException } from '../common/api-exception';
+
+interface OpenSync {
+  logId: number;
+  startedAt: number;
+  touched: number;
+}
+
+/**
+ * One `sync_log` row per sync, with the guide's columns plus user, client id and error. A sync
+ * is a push and the pull pages after it, tied together by the workstation's sync id; a pull
+ * without a push is a sync of its own.
+ */
+@Injectable()
+export class SyncLogService {
+  private readonly db: Database.Database;
+  private readonly open = new Map<string, OpenSync>();
+
+  constructor(store: MasterStore) {
+    this.db = store.serverDb;
+  }
+
+  private key(clientId: string, syncId: string | undefined): string | null {
+    return syncId ? `${clientId}\u0000${syncId}` : null;
+  }
+
+  private insert(
+    user: string,
+    clientId: string,
+    status: string,
+    pushed: number,
+    pulled: number,
+    conflicts: number,
+    durationMs: number,
+    error: string | null,
+  ): number {
+    const info = this.db
+      .prepare(
+        `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(sqlTime(), status, pulled, pushed, conflicts, durationMs, user, clientId, error);
+    return Number(info.lastInsertRowid);
+  }
+
+  recordPush(e: { user: string; clientId: string; syncId?: string; pushed: number; conflicts: number; startedAt: number }): void {
+    this.prune();
+    const logId = this.insert(e.user, e.clientId, 'success', e.pushed, 0, e.conflicts, Date.now() - e.startedAt, null);
+    const key = this.key(e.clientId, e.syncId);
+    if (key) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
+  }
+
+  recordPull(e: { user: string; clientId: string; syncId?: string; pulled: number; startedAt: number; done: boolean }): void {
+    const key = this.key(e.clientId, e.syncId);
+    const open = key ? this.open.get(key) : undefined;
+    if (open) {
+      this.db
+        .prepare('UPDATE sync_log SET records_pulled = records_pulled + ?, duration_ms = ? WHERE id = ?')
+        .run(e.pulled, Date.now() - open.startedAt, open.logId);
+      open.touched = Date.now();
+      if (e.done && key) this.open.delete(key);
+      return;
+    }
+    const logId = this.insert(e.user, e.clientId, 'success', 0, e.pulled, 0, Date.now() - e.startedAt, null);
+    if (key && !e.done) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
+  }
+
+  recordError(e: { user: string; clientId: string; syncId?: string; startedAt: number; error: unknown }): void {
+    const message =
+      e.error instanceof ApiException
+        ? `${e.error.code}: ${(e.error.getResponse() as { message: string }).message}`
+        : `INTERNAL: ${(e.error as Error).message}`;
+    const key = this.key(e.clientId, e.syncId);
+    const open = key ? this.open.get(key) : undefined;
+    if (open && key) {
+      this.db
+        .prepare(`UPDATE sync_log SET status = 'error', error = ?, duration_ms = ? WHERE id = ?`)
+        .run(message, Date.now() - open.startedAt, open.logId);
+      this.open.delete(key);
+      return;
+    }
+    this.insert(e.user, e.clientId, 'error', 0, 0, 0, Date.now() - e.startedAt, message);
+  }
+
+  /** Syncs whose workstation went away mid-way are closed after an hour. */
+  private prune(): void {
+    const cutoff = Date.now() - 3600_000;
+    for (const [k, v] of this.open) if (v.touched < cutoff) this.open.delete(k);
+  }
+}

@@ -1,0 +1,20 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Cron, CronExpression } from '@nestjs/schedule';
+import type { Logger } from 'pino';
+import { LOGGER } from '../common/tokens';
+import { SyncService } from './sync.service';
+
+@Injectable()
+export class SyncCron {
+  constructor(
+    private readonly sync: SyncService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Daily: tombstones past the retention period go; a workstation away longer re-initialises. */
+  @Cron(CronExpression.EVERY_DAY_AT_3AM)
+  purgeTombstones(): void {
+    const removed = this.sync.purgeTombstones();
+    if (removed > 0) this.logger.info({ removed }, 'tombstones past retention purged');
+  }
+}

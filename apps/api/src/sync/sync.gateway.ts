@@ -1,0 +1,46 @@
+import { OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { SYNC_NAMESPACE } from '@cacpq/sync-protocol';
+import type { Namespace, Socket } from 'socket.io';
+import { AuthGuard } from '../auth/auth.guard';
+import { ApiException } from '../common/api-exception';
+import type { AppRequest } from '../common/request-context';
+import { SyncEvents } from './sync-events';
+
+/**
+ * `/sync` socket.io namespace: a workstation connects with its device token
+ * (`auth: { token }`) or a dashboard session cookie, and receives `changes.available` pokes.
+ */
+@WebSocketGateway({ namespace: SYNC_NAMESPACE, cors: { origin: false } })
+export class SyncGateway implements OnGatewayInit {
+  constructor(
+    private readonly events: SyncEvents,
+    private readonly guard: AuthGuard,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    namespace.use((socket: Socket, next) => {
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const req = socket.request as unknown as AppRequest;
+      if (typeof token === 'string') req.headers.authorization = `Bearer ${token}`;
+      req.cookies = parseCookies(req.headers.cookie);
+      this.guard.authenticate(req).then(
+        () => {
+          socket.data.principal = req.principal;
+          next();
+        },
+        (err: unknown) =>
+          next(new Error(err instanceof ApiException ? (err.getResponse() as { message: string }).message : 'authentication failed')),
+      );
+    });
+    this.events.attach(namespace);
+  }
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return out;
+}
