@@ -3,3 +3,5 @@ export * from './accounts';
 export * from './health';
 export * from './validation';
 export * from './sync';
+export * from './client/sync-client';
+export * from './client/local-schema';

@@ -1,4 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Put, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { MasterStore } from '@cacpq/db';
+import type { Response } from 'express';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { SyncLogService } from './sync-log.service';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PullQuery, PushRequest, SyncSettings, type PullResponse, type PushResponse, type SyncInfoResponse } from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
@@ -8,6 +15,8 @@ import { ZodPipe, openApiSchema } from '../common/zod';
 import { SettingsService } from '../settings/settings.service';
 import { SyncService } from './sync.service';
 
+const gzip = promisify(zlib.gzip);
+
 @ApiTags('sync')
 @Controller('api/v1/sync')
 export class SyncController {
@@ -15,6 +24,8 @@ export class SyncController {
     private readonly sync: SyncService,
     private readonly settings: SettingsService,
     private readonly audit: AuditService,
+    private readonly store: MasterStore,
+    private readonly log: SyncLogService,
   ) {}
 
   @Get('info')
@@ -35,6 +46,25 @@ export class SyncController {
   @ApiOperation({ summary: 'Changes after a cursor, in pages up to a bound fixed at the first page; tombstones included.' })
   pull(@CurrentPrincipal() who: Principal, @Query(new ZodPipe(PullQuery, 'query')) q: PullQuery): PullResponse {
     return this.sync.pull(q, who);
+  }
+
+  @Get('snapshot')
+  @ApiOperation({
+    summary: 'First sync of a new workstation: every live row as a gzip-compressed SQLite file (headers X-Snapshot-Seq, X-Generation).',
+  })
+  async snapshotFile(@CurrentPrincipal() who: Principal, @Res() res: Response): Promise<void> {
+    const snap = this.sync.snapshot(path.join(this.store.layout.root, 'tmp'));
+    try {
+      const gz = await gzip(await fs.promises.readFile(snap.file));
+      this.log.recordPull({ user: who.username, clientId: 'snapshot', pulled: snap.rows, startedAt: Date.now(), done: true });
+      res.setHeader('Content-Type', 'application/gzip');
+      res.setHeader('X-Snapshot-Seq', String(snap.lastSeq));
+      res.setHeader('X-Generation', snap.generation);
+      res.setHeader('X-Snapshot-Rows', String(snap.rows));
+      res.end(gz);
+    } finally {
+      await fs.promises.rm(snap.file, { force: true });
+    }
   }
 
   @Put('settings')

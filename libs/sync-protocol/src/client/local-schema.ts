@@ -1,0 +1,77 @@
+import type Database from 'better-sqlite3';
+import type { TableInfo } from '../sync';
+
+/** Sync columns of every synced table (the workstation never sends them as values). */
+export const SYNC_COLUMN_NAMES = ['id', 'updated_at', 'updated_by', 'synced_at', 'server_seq', 'deleted'] as const;
+
+export function dataColumns(table: TableInfo): string[] {
+  return table.columns.map((c) => c.name).filter((n) => !(SYNC_COLUMN_NAMES as readonly string[]).includes(n));
+}
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const lit = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** Tables the SDK keeps inside the workstation's own file, beside the data. */
+export const SDK_TABLES = `
+CREATE TABLE IF NOT EXISTS _sync_state (key TEXT PRIMARY KEY NOT NULL, value TEXT);
+CREATE TABLE IF NOT EXISTS _sync_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  table_name TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+  base_version INTEGER NOT NULL DEFAULT 0,
+  changed TEXT NOT NULL DEFAULT '',
+  changed_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS _sync_outbox_row ON _sync_outbox(table_name, row_id);
+CREATE TABLE IF NOT EXISTS _sync_tombstones (
+  table_name TEXT NOT NULL, row_id TEXT NOT NULL, seq INTEGER NOT NULL, deleted_at TEXT,
+  PRIMARY KEY (table_name, row_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _sync_numbers (number TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, reserved_at TEXT NOT NULL, used_at TEXT);
+`;
+
+/** While this row exists, the triggers do not capture: the SDK is applying the server's changes. */
+const NOT_APPLYING = `(SELECT 1 FROM _sync_state WHERE key = 'applying') IS NULL`;
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+
+/**
+ * Plain-SQL triggers that copy every local change of a synced table into the outbox, whoever
+ * writes the file (the desktop app, the sqlite3 shell). Updates record which data columns changed.
+ */
+export function triggerSql(table: TableInfo): string {
+  const t = table.name;
+  const cols = dataColumns(table);
+  const changedExpr = cols.map((c) => `(CASE WHEN OLD.${q(c)} IS NOT NEW.${q(c)} THEN ${lit(`,${c}`)} ELSE '' END)`).join(' || ');
+  const allCols = lit(cols.join(','));
+  return `
+DROP TRIGGER IF EXISTS ${q(`_sync_${t}_insert`)};
+CREATE TRIGGER ${q(`_sync_${t}_insert`)} AFTER INSERT ON ${q(t)} WHEN ${NOT_APPLYING}
+BEGIN
+  INSERT INTO _sync_outbox (table_name, row_id, op, base_version, changed, changed_at)
+  VALUES (${lit(t)}, NEW.id, 'insert', COALESCE(NEW.server_seq, 0), ${allCols}, ${NOW});
+END;
+DROP TRIGGER IF EXISTS ${q(`_sync_${t}_update`)};
+CREATE TRIGGER ${q(`_sync_${t}_update`)} AFTER UPDATE ON ${q(t)} WHEN ${NOT_APPLYING} AND (${changedExpr}) <> ''
+BEGIN
+  INSERT INTO _sync_outbox (table_name, row_id, op, base_version, changed, changed_at)
+  VALUES (${lit(t)}, NEW.id, 'update', COALESCE(OLD.server_seq, 0), substr(${changedExpr}, 2), ${NOW});
+END;
+DROP TRIGGER IF EXISTS ${q(`_sync_${t}_delete`)};
+CREATE TRIGGER ${q(`_sync_${t}_delete`)} AFTER DELETE ON ${q(t)} WHEN ${NOT_APPLYING}
+BEGIN
+  INSERT INTO _sync_outbox (table_name, row_id, op, base_version, changed, changed_at)
+  VALUES (${lit(t)}, OLD.id, 'delete', COALESCE(OLD.server_seq, 0), '', ${NOW});
+END;`;
+}
+
+/** Creates the data tables (from the master's DDL), the SDK tables and the triggers. */
+export function installLocalSchema(db: Database.Database, tables: TableInfo[]): void {
+  db.exec(SDK_TABLES);
+  for (const table of tables) {
+    const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table.name);
+    if (!exists) db.exec(table.ddl);
+    for (const index of table.indexes) db.exec(index);
+    db.exec(triggerSql(table));
+  }
+}
+
+export { q as quoteIdent };
