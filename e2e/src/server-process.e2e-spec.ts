@@ -67,6 +67,19 @@ describe('the server as a real process', () => {
     await first.stop();
   });
 
+  it('lets exactly one of two servers started at the same instant own a new data directory', async () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const dataDir = dir(`race${trial}`);
+      const results = await Promise.allSettled([startServer({ dataDir }), startServer({ dataDir })]);
+      const winners = results.filter((r): r is PromiseFulfilledResult<ServerProcess> => r.status === 'fulfilled');
+      const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect([winners.length, losers.length]).toEqual([1, 1]);
+      expect(String(losers[0].reason)).toMatch(/exited with 3 .*already in use by a CACPQ Sync Server/s);
+      running.push(winners[0].value);
+      expect(await winners[0].value.stop()).toBe(0);
+    }
+  });
+
   it('keeps other programs out of the master files while it runs', async () => {
     const dataDir = dir('exclusive');
     const s = await start(dataDir);
@@ -122,7 +135,8 @@ describe("the guide's SQL on a data directory the server created and stopped", (
   });
 
   it("ships the guide's statements verbatim", () => {
-    if (!fs.existsSync(GUIDE)) return expect(fs.existsSync(GUIDE_SQL)).toBe(true);
+    // The guide sits in shared/ beside the clone, in development and in CI alike.
+    expect(fs.existsSync(GUIDE)).toBe(true);
     const guide = fs.readFileSync(GUIDE, 'utf8');
     for (const f of fs.readdirSync(GUIDE_SQL))
       expect([f, guide.includes(fs.readFileSync(path.join(GUIDE_SQL, f), 'utf8'))]).toEqual([f, true]);
@@ -207,8 +221,23 @@ describe('the cacpq command line', () => {
     const s = await start(dataDir);
     const env = { CACPQ_URL: s.url, DATA_DIR: dataDir };
     expect(cacpq(['whoami'], env).stdout.trim()).toBe('local-cli (admin) via local');
-    const created = cacpq(['users', 'create', 'dana', '--role', 'manager', '--password', 'dana-password-1'], env);
+    const created = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'tools', 'bin', 'cacpq.js'), 'users', 'create', 'dana', '--role', 'manager', '--password-stdin'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        input: 'dana-password-1\n',
+        encoding: 'utf8',
+      },
+    );
     expect([created.status, created.stdout.trim()]).toEqual([0, 'Created dana (manager).']);
+    const login = await fetch(`${s.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'dana', password: 'dana-password-1' }),
+    });
+    expect(login.status).toBe(200);
     const issued = cacpq(['tokens', 'issue', 'dana', '--device', 'dana-laptop'], env);
     expect(issued.status).toBe(0);
     const token = issued.stdout.trim().split('\n').pop()!;

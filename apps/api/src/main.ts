@@ -35,7 +35,13 @@ async function main(): Promise<void> {
   }
   for (const a of store.adopted) process.stdout.write(`  Adopted legacy database ${a.file}; its backup is ${a.backup}\n`);
 
-  const app = await createApp(config, store, logger);
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp(config, store, logger);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // Graceful shutdown: stop taking requests, let those in flight finish (cut after the timeout),
   // then the store checkpoints its WAL, closes the files and releases the data directory.
   let closing = false;
@@ -54,7 +60,19 @@ async function main(): Promise<void> {
       );
     });
   }
-  await app.listen(config.port, config.host);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await store.close();
+    const code = (err as { code?: string }).code;
+    process.stderr.write(
+      code === 'EADDRINUSE'
+        ? `Not started: port ${config.port} on ${config.host} is already in use; set PORT to a free port.\n`
+        : `Not started: could not listen on ${config.host}:${config.port}: ${(err as Error).message}\n`,
+    );
+    process.exit(1);
+  }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;

@@ -8,6 +8,14 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import pinoHttp from 'pino-http';
 import { AppModule } from './app.module';
+
+function decodeCookie(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
 import { AuthGuard } from './auth/auth.guard';
 import { ApiException } from './common/api-exception';
 import { jsonBody, requestId } from './common/http-pipeline';
@@ -58,13 +66,15 @@ export async function createApp(config: AppConfig, store: MasterStore, logger: L
     },
   });
   app.use((req: Request, res: Response, next: NextFunction) => (isServerPath(req.path) ? apiHeaders : pageHeaders)(req, res, next));
-  app.use(cookieParser());
+  // No JSON cookies (`j:` values): a cookie is always a string here.
+  app.use(cookieParser(undefined, { decode: decodeCookie }));
   app.use('/api', ...jsonBody(config.maxBodyBytes));
   app.use(dashboardProxy(config.webUrl, logger));
 
   // The OpenAPI description is for signed-in people and tokens, like every non-health route.
   const guard = app.get(AuthGuard);
-  app.use('/api/docs', (req: Request, res: Response, next: NextFunction) => {
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!req.path.startsWith('/api/docs')) return next();
     guard.authenticate(req as AppRequest).then(
       () => next(),
       (err: unknown) => {
@@ -87,6 +97,6 @@ export async function createApp(config: AppConfig, store: MasterStore, logger: L
       .addCookieAuth('cacpq_session')
       .build(),
   );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', yamlDocumentUrl: 'api/docs/openapi.yaml' });
   return app;
 }

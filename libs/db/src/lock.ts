@@ -48,20 +48,26 @@ export class DataDirLock {
 
   static acquire(opts: { dataDir: string; lockFile: string; ownerFile: string; purpose: string }): DataDirLock {
     fs.mkdirSync(opts.dataDir, { recursive: true });
-    const db = new Database(opts.lockFile, { timeout: 0 });
-    try {
-      db.pragma('busy_timeout = 0');
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = MEMORY');
-      // BEGIN EXCLUSIVE takes the write lock now; in EXCLUSIVE locking mode it is then held
-      // until the connection closes, even after the transaction ends.
-      db.exec('BEGIN EXCLUSIVE');
-      db.exec('CREATE TABLE IF NOT EXISTS lock_holder (id INTEGER PRIMARY KEY, pid INTEGER, host TEXT, since TEXT)');
-      db.exec('COMMIT');
-    } catch (err) {
-      db.close();
-      if (isBusy(err)) throw new DataDirInUseError(opts.dataDir, readOwner(opts.ownerFile));
-      throw err;
+    // Two processes starting at the same instant can each hold a shared lock that blocks the
+    // other's upgrade; both let go and retry after a random pause, so exactly one wins.
+    let db: Database.Database | null = null;
+    for (let attempt = 0; db === null; attempt++) {
+      const candidate = new Database(opts.lockFile, { timeout: 0 });
+      try {
+        candidate.pragma('locking_mode = EXCLUSIVE');
+        // BEGIN EXCLUSIVE before anything reads the file; in EXCLUSIVE locking mode the lock is
+        // then held until the connection closes, even after the transaction ends.
+        candidate.exec('BEGIN EXCLUSIVE');
+        candidate.exec('CREATE TABLE IF NOT EXISTS lock_holder (id INTEGER PRIMARY KEY, pid INTEGER, host TEXT, since TEXT)');
+        candidate.exec('COMMIT');
+        candidate.pragma('journal_mode = MEMORY');
+        db = candidate;
+      } catch (err) {
+        candidate.close();
+        if (!isBusy(err)) throw err;
+        if (attempt >= 8) throw new DataDirInUseError(opts.dataDir, readOwner(opts.ownerFile));
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.floor(Math.random() * 80));
+      }
     }
     const previous = readOwner(opts.ownerFile);
     const owner: LockOwner = {

@@ -85,7 +85,7 @@ describe('MasterStore on a new data directory', () => {
     const second = await open();
     expect(second.generation).toBe(generation);
     expect(second.serverDb.prepare(`SELECT name FROM customers WHERE id = 'c1'`).get()).toEqual({ name: 'Acme' });
-    const migrations = second.serverDb.prepare(`SELECT COUNT(*) AS n FROM migrations`).get() as { n: number };
+    const migrations = second.serverDb.prepare(`SELECT COUNT(*) AS n FROM _cacpq_migrations`).get() as { n: number };
     expect(migrations.n).toBe(2);
   });
 
@@ -204,6 +204,90 @@ describe('legacy adoption', () => {
     const second = await open();
     expect(second.adopted).toHaveLength(0);
     expect((second.serverDb.prepare('SELECT COUNT(*) AS n FROM components').get() as { n: number }).n).toBe(250);
+  });
+
+  function legacyFile(ddl: string, rows: string[]): string {
+    fs.mkdirSync(path.join(dir, 'database'), { recursive: true });
+    const file = path.join(dir, 'database', 'server.db');
+    const db = new Database(file);
+    db.pragma('journal_mode = DELETE');
+    db.exec(ddl);
+    for (const r of rows) db.exec(r);
+    db.close();
+    return file;
+  }
+
+  test.each([
+    [
+      'no sku column',
+      'CREATE TABLE components (id INTEGER PRIMARY KEY, name TEXT, vendor TEXT)',
+      ["INSERT INTO components (name, vendor) VALUES ('Pump', 'ABB')"],
+      { id: '1', sku: '', name: 'Pump', vendor: 'ABB' },
+    ],
+    [
+      'a NULL in a now required column',
+      'CREATE TABLE components (id INTEGER PRIMARY KEY, sku TEXT, name TEXT)',
+      ["INSERT INTO components (sku, name) VALUES ('S1', NULL)"],
+      { id: '1', sku: 'S1', name: '' },
+    ],
+    [
+      'its own deleted and synced_at',
+      'CREATE TABLE components (id INTEGER PRIMARY KEY, sku TEXT, name TEXT, deleted INTEGER, synced_at DATETIME)',
+      ["INSERT INTO components VALUES (1, 'S1', 'Gone', 1, '2024-01-01 00:00:00')"],
+      { id: '1', deleted: 1, synced_at: '2024-01-01 00:00:00' },
+    ],
+    [
+      'upper-case column names',
+      'CREATE TABLE components (id INTEGER PRIMARY KEY, SKU TEXT, Name TEXT)',
+      ["INSERT INTO components (SKU, Name) VALUES ('S1', 'x')"],
+      { id: '1', sku: 'S1', name: 'x' },
+    ],
+    [
+      'a view and a trigger on the table',
+      'CREATE TABLE components (id INTEGER PRIMARY KEY, sku TEXT, name TEXT); CREATE VIEW v_comp AS SELECT sku FROM components; CREATE TRIGGER trg AFTER INSERT ON components BEGIN SELECT 1; END;',
+      ["INSERT INTO components (sku, name) VALUES ('a', 'b')"],
+      { id: '1', sku: 'a' },
+    ],
+    [
+      'a non-unique real id',
+      'CREATE TABLE components (id REAL, sku TEXT, name TEXT)',
+      ["INSERT INTO components VALUES (1.0, 'a', 'b')", "INSERT INTO components VALUES (1.0, 'c', 'd')"],
+      { id: '1.0', sku: 'a' },
+    ],
+    [
+      'a table of its own called migrations',
+      'CREATE TABLE migrations (id INTEGER PRIMARY KEY, timestamp INTEGER, name TEXT); CREATE TABLE components (id INTEGER PRIMARY KEY, sku TEXT, name TEXT)',
+      ["INSERT INTO components (sku, name) VALUES ('a', 'b')", "INSERT INTO migrations (timestamp, name) VALUES (1, 'old')"],
+      { id: '1', sku: 'a' },
+    ],
+  ])('adopts a legacy file with %s, keeping every row', async (_label, ddl, rows, firstRow) => {
+    const file = legacyFile(ddl, rows);
+    const store = await open();
+    expect(store.adopted).toHaveLength(1);
+    const adopted = store.serverDb.prepare('SELECT * FROM components ORDER BY rowid').all() as Record<string, unknown>[];
+    expect(adopted).toHaveLength(rows.filter((r) => r.includes('INTO components')).length);
+    expect(adopted[0]).toMatchObject(firstRow);
+    expect(new Set(adopted.map((r) => r.id)).size).toBe(adopted.length);
+    expect(store.serverDb.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(fs.existsSync(`${file}.adopting`)).toBe(false);
+  });
+
+  it('leaves the legacy file byte for byte as it was when the migration fails half-way, and tries again next time', async () => {
+    // A table the master schema creates itself makes the migration fail after some tables were rebuilt.
+    const file = legacyFile('CREATE TABLE components (id INTEGER PRIMARY KEY, sku TEXT, name TEXT); CREATE TABLE sync_state (x)', [
+      "INSERT INTO components (sku, name) VALUES ('a', 'b')",
+    ]);
+    const before = fs.readFileSync(file);
+    const err = (await MasterStore.open({ dataDir: dir }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(
+      /^Adopting the legacy database .*server\.db failed: .*sync_state.* The legacy file was left exactly as it was; its verified backup is .*pre-adoption/,
+    );
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    for (const leftover of ['-wal', '-shm', '.adopting', '.adopting-wal']) expect(fs.existsSync(file + leftover)).toBe(false);
+    // Nothing half-done is mistaken for an adopted file: the next start backs up and tries again.
+    const again = (await MasterStore.open({ dataDir: dir }).catch((e: unknown) => e)) as Error;
+    expect(again.message).toMatch(/^Adopting the legacy database/);
+    expect(fs.readdirSync(path.join(dir, 'backups', 'pre-adoption')).length).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a damaged legacy file and leaves it untouched', async () => {

@@ -89,12 +89,14 @@ export class MasterStore {
     try {
       for (const dir of [layout.databaseDir, layout.hubDir]) fs.mkdirSync(dir, { recursive: true });
       const adopted: AdoptedFile[] = [];
-      for (const file of [layout.serverDb, layout.numbersDb]) {
-        const result = await backupIfLegacy(file, layout.preAdoptionDir);
-        if (result) {
-          logger.warn('Adopting a legacy database: verified backup written, migrating in place', { ...result });
-          adopted.push(result);
-        }
+      for (const [file, first, entities, migrations] of [
+        [layout.serverDb, SERVER_MIGRATIONS[0], [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS],
+        [layout.numbersDb, NUMBERS_MIGRATIONS[0], [GeneratedNumberEntity], NUMBERS_MIGRATIONS],
+      ] as const) {
+        if (!needsAdoption(file, first.name)) continue;
+        const result = await adoptLegacy(file, layout.preAdoptionDir, [...entities], [...migrations], busyTimeoutMs);
+        logger.warn('Adopted a legacy database: verified backup written, migrated copy swapped in', { ...result });
+        adopted.push(result);
       }
       const hub = await openDataSource(layout.hubDb, HUB_ENTITIES, HUB_MIGRATIONS, busyTimeoutMs);
       opened.push(hub);
@@ -104,16 +106,6 @@ export class MasterStore {
       opened.push(numbers);
       const db = rawHandle(server);
       db.prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
-      for (const a of adopted) {
-        const handle = a.file === layout.serverDb ? db : rawHandle(numbers);
-        const check = checkIntegrity(handle);
-        if (check !== 'ok') throw new Error(`Adopted ${a.file} failed its integrity check: ${check}`);
-        for (const [table, before] of Object.entries(a.rowCounts)) {
-          const { n } = handle.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number };
-          if (n !== before) throw new Error(`Adopting ${a.file}: ${table} has ${n} rows, the legacy file had ${before}.`);
-        }
-        logger.info('Legacy database adopted with every row kept', { file: a.file, backup: a.backup });
-      }
       return new MasterStore(layout, server, numbers, hub, lock, adopted, logger);
     } catch (err) {
       for (const ds of opened.reverse()) await ds.destroy().catch(() => undefined);
@@ -195,23 +187,28 @@ async function openDataSource(
     database: file,
     entities,
     migrations,
-    migrationsTableName: 'migrations',
+    migrationsTableName: MIGRATIONS_TABLE,
     synchronize: false,
     timeout: busyTimeoutMs,
     prepareDatabase: (db: Database.Database) => applyPragmas(db, { busyTimeoutMs, exclusive: true }),
   });
   await ds.initialize();
   const db = rawHandle(ds);
-  // Legacy tables may carry foreign keys between tables that the migrations rebuild; checked below.
-  db.pragma('foreign_keys = OFF');
   try {
+    // Legacy tables may carry foreign keys between tables that the migrations rebuild; checked below.
+    db.pragma('foreign_keys = OFF');
+    // Views and triggers of a legacy file are rewritten by table renames only in legacy mode.
+    db.pragma('legacy_alter_table = ON');
     await ds.runMigrations({ transaction: 'all' });
+    db.pragma('legacy_alter_table = OFF');
     const problems = db.pragma('foreign_key_check') as unknown[];
     if (problems.length > 0) {
       throw new Error(`${path.basename(file)}: ${problems.length} foreign key violations after migrating.`);
     }
-  } finally {
     db.pragma('foreign_keys = ON');
+  } catch (err) {
+    await ds.destroy().catch(() => undefined);
+    throw err;
   }
   return ds;
 }
@@ -224,54 +221,116 @@ function fileSize(file: string): number {
   }
 }
 
-/** True when a file holds tables but was never migrated by this server (the old desktop app's). */
-export function isLegacyDatabase(file: string): boolean {
+/** Name of the migrations table: distinct, so a legacy table called `migrations` is just data. */
+export const MIGRATIONS_TABLE = '_cacpq_migrations';
+
+/**
+ * True when a file holds tables but not this server's first migration: the old desktop app's
+ * file (whatever else it holds, a table of its own called `migrations` included).
+ */
+export function needsAdoption(file: string, firstMigration: string): boolean {
   if (!fs.existsSync(file) || fs.statSync(file).size === 0) return false;
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = new Database(file, { fileMustExist: true });
   try {
-    const names = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name);
-    return names.length > 0 && !names.includes('migrations');
+    // Exclusive: no -shm file appears beside a WAL file just for this look.
+    db.pragma('locking_mode = EXCLUSIVE');
+    const names = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[]
+    ).map((r) => r.name);
+    if (names.length === 0) return false;
+    if (!names.includes(MIGRATIONS_TABLE)) return true;
+    return !db.prepare(`SELECT 1 FROM "${MIGRATIONS_TABLE}" WHERE name = ?`).get(firstMigration);
   } finally {
     db.close();
   }
 }
 
 /**
- * For a legacy file: writes a backup through SQLite's online backup API into
- * `backups/pre-adoption/<stamp>/`, fsyncs it and verifies it (integrity_check and row counts
- * equal to the source) before anything touches the original.
+ * Adopts a legacy file without ever writing to it:
+ * 1. a backup through SQLite's online backup API into `backups/pre-adoption/<stamp>/`, fsynced and
+ *    verified (integrity_check, row counts equal to the source);
+ * 2. the migrations run on a copy of that backup, which is verified again (integrity, every
+ *    table's rows still there) and checkpointed;
+ * 3. the copy is renamed over the original in one step.
+ * Any failure before step 3 removes the copy and leaves the legacy file exactly as it was.
  */
-async function backupIfLegacy(file: string, preAdoptionDir: string): Promise<AdoptedFile | null> {
-  if (!isLegacyDatabase(file)) return null;
+async function adoptLegacy(
+  file: string,
+  preAdoptionDir: string,
+  entities: DataSourceOptions['entities'],
+  migrations: MigrationClass[],
+  busyTimeoutMs: number,
+): Promise<AdoptedFile> {
   const src = new Database(file, { readonly: true, fileMustExist: true });
+  let rowCounts: Record<string, number>;
+  let backup: string;
   try {
     const srcCheck = checkIntegrity(src);
     if (srcCheck !== 'ok') {
       throw new Error(`The legacy database ${file} is damaged (${srcCheck}); it was left untouched.`);
     }
-    const rowCounts = countRows(src);
+    rowCounts = countRows(src);
     const dir = path.join(preAdoptionDir, fileStamp());
     fs.mkdirSync(dir, { recursive: true });
-    const target = path.join(dir, path.basename(file));
-    const tmp = `${target}.partial`;
-    await src.backup(tmp);
-    const fd = fs.openSync(tmp, 'r+');
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    const copy = new Database(tmp, { readonly: true, fileMustExist: true });
+    backup = path.join(dir, path.basename(file));
+    const partial = `${backup}.partial`;
+    await src.backup(partial);
+    fsyncFile(partial);
+    const copy = new Database(partial, { readonly: true, fileMustExist: true });
     try {
       const check = checkIntegrity(copy);
-      const copied = countRows(copy);
-      if (check !== 'ok' || JSON.stringify(copied) !== JSON.stringify(rowCounts)) {
+      if (check !== 'ok' || JSON.stringify(countRows(copy)) !== JSON.stringify(rowCounts)) {
         throw new Error(`The backup of ${file} did not verify (${check}); the legacy file was left untouched.`);
       }
     } finally {
       copy.close();
     }
-    fs.renameSync(tmp, target);
-    return { file, backup: target, rowCounts };
+    fs.renameSync(partial, backup);
   } finally {
     src.close();
+  }
+
+  const work = `${file}.adopting`;
+  const removeWork = () => {
+    for (const f of [work, `${work}-wal`, `${work}-shm`, `${work}-journal`]) fs.rmSync(f, { force: true });
+  };
+  removeWork();
+  fs.copyFileSync(backup, work);
+  try {
+    const ds = await openDataSource(work, entities, migrations, busyTimeoutMs);
+    try {
+      const db = rawHandle(ds);
+      const check = checkIntegrity(db);
+      if (check !== 'ok') throw new Error(`the migrated copy failed its integrity check: ${check}`);
+      for (const [table, before] of Object.entries(rowCounts)) {
+        if (table === MIGRATIONS_TABLE) continue;
+        const { n } = db.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number };
+        if (n !== before) throw new Error(`${table} has ${n} rows after migrating, the legacy file ${before}`);
+      }
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      await ds.destroy();
+    }
+    fsyncFile(work);
+  } catch (err) {
+    removeWork();
+    throw new Error(
+      `Adopting the legacy database ${file} failed: ${(err as Error).message}. The legacy file was left exactly as it was; its verified backup is ${backup}.`,
+    );
+  }
+  fs.renameSync(work, file);
+  removeWork();
+  for (const f of [`${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
+  fsyncFile(path.dirname(file));
+  return { file, backup, rowCounts };
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

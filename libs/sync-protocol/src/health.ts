@@ -13,8 +13,8 @@ export type LivenessResponse = z.infer<typeof LivenessResponse>;
 export const StoreFileView = z.object({
   name: z.string(),
   open: z.boolean(),
-  bytes: z.number(),
-  walBytes: z.number(),
+  bytes: z.number().optional(),
+  walBytes: z.number().optional(),
 });
 
 export const ReadinessResponse = z.object({
@@ -23,8 +23,9 @@ export const ReadinessResponse = z.object({
   sqliteVersion: z.string(),
   generation: z.string(),
   protocolVersion: z.number(),
-  dataDir: z.string(),
-  startedAt: z.string(),
+  /** Only for signed-in managers and admins. */
+  dataDir: z.string().optional(),
+  startedAt: z.string().optional(),
 });
 export type ReadinessResponse = z.infer<typeof ReadinessResponse>;
 

@@ -61,9 +61,11 @@ history. Refused when the master already holds data.
     summary: 'list, create and change accounts',
     usage: 'cacpq users [list | create NAME --role ROLE [--password P] | set NAME [--role R] [--password P] | disable NAME | enable NAME]',
     help: `Accounts (admin). Roles: admin, manager, user. An account created without a password can
-only sync with device tokens.`,
-    options: { role: { type: 'string' }, password: { type: 'string' }, json: { type: 'boolean' } },
+only sync with device tokens.
+  --password-stdin   read the password from standard input (keeps it out of the shell history)`,
+    options: { role: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, json: { type: 'boolean' } },
     async run(client, v, [action = 'list', name]) {
+      if (v['password-stdin']) v.password = (await readStdin()).replace(/\r?\n$/, '');
       const needName = () => {
         if (!name) throw new CliError(`Name the user: cacpq users ${action} NAME`, 2);
         return name;
@@ -157,6 +159,12 @@ only sync with device tokens.`,
     },
   },
 };
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 function numberOption(name: string, value: string): number {
   const n = Number(value);

@@ -75,7 +75,8 @@ export class AuthGuard implements CanActivate {
       };
       return;
     }
-    const cookie = (req.cookies as Record<string, string> | undefined)?.[SESSION_COOKIE];
+    const raw = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
+    const cookie = typeof raw === 'string' ? raw : undefined;
     if (!cookie) throw new ApiException('UNAUTHENTICATED', 'Sign in first, or send a device token as "Authorization: Bearer <token>".');
     const found = await this.sessions.resolve(cookie);
     if (found === 'expired') throw new ApiException('SESSION_EXPIRED', 'Your session has expired; sign in again.');

@@ -29,21 +29,25 @@ export class AuthService {
     const ip = req.ip ?? 'unknown';
     const wait = this.limiter.retryAfterSeconds(body.username, ip);
     if (wait > 0) {
-      await this.audit.record(req, {
-        action: 'auth.login',
-        actor: body.username,
-        actorRole: null,
-        outcome: 'denied',
-        details: { reason: 'rate limited' },
-      });
+      // The lock-out is audited once per window, not every knock on the door.
+      if (this.limiter.firstRefusal(body.username, ip)) {
+        await this.audit.record(req, {
+          action: 'auth.login',
+          actor: body.username,
+          actorRole: null,
+          outcome: 'denied',
+          details: { reason: 'rate limited' },
+        });
+      }
       throw new ApiException('RATE_LIMITED', `Too many failed sign-ins; try again in ${wait} seconds.`, undefined, {
         'Retry-After': String(wait),
       });
     }
+    // Counted before the (slow) password check, so parallel guesses cannot slip past the limit.
+    this.limiter.recordFailure(body.username, ip);
     const user = await this.users.findOneBy({ username: body.username });
     const ok = await verifyPassword(body.password, user?.passwordHash ?? null);
     if (!user || !ok) {
-      this.limiter.recordFailure(body.username, ip);
       await this.audit.record(req, { action: 'auth.login', actor: body.username, actorRole: null, outcome: 'failed' });
       throw new ApiException('INVALID_CREDENTIALS', 'Wrong username or password.');
     }
@@ -82,6 +86,8 @@ export class AuthService {
       throw new ApiException('INVALID_CREDENTIALS', 'The current password is wrong.');
     }
     await this.users.update({ id: user.id }, { passwordHash: await hashPassword(body.newPassword), updatedAt: sqlTime() });
+    // Anyone else signed in with the old password is signed out; this session stays.
+    await this.sessions.destroyOthers(user.id, principal.sessionId);
     await this.audit.record(req, { action: 'auth.password', target: user.username });
   }
 }

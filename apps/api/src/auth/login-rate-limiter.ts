@@ -5,6 +5,8 @@
  */
 export class LoginRateLimiter {
   private readonly failures = new Map<string, number[]>();
+  private readonly refusalsLogged = new Map<string, number>();
+  private operations = 0;
 
   constructor(
     private readonly maxFailures: number,
@@ -31,12 +33,38 @@ export class LoginRateLimiter {
     return Math.max(0, wait);
   }
 
+  /** Counts an attempt; call it before checking the password and undo it with recordSuccess. */
   recordFailure(username: string, ip: string): void {
     for (const [key] of this.keys(username, ip)) this.failures.set(key, [...this.recent(key), this.now()]);
+    if (++this.operations % 1000 === 0) this.prune();
   }
 
+  /** A success forgets the user-and-address failures and takes back the attempt it counted. */
   recordSuccess(username: string, ip: string): void {
-    this.failures.delete(this.keys(username, ip)[0][0]);
+    const [[userKey], [ipKey]] = this.keys(username, ip);
+    this.failures.delete(userKey);
+    const list = this.failures.get(ipKey);
+    if (list && list.length > 0) list.pop();
+  }
+
+  /** True once per window for a refused key: the audit log records a lock-out, not every knock. */
+  firstRefusal(username: string, ip: string): boolean {
+    const key = this.keys(username, ip)[0][0];
+    const last = this.refusalsLogged.get(key);
+    if (last !== undefined && this.now() - last < this.windowMs) return false;
+    this.refusalsLogged.set(key, this.now());
+    return true;
+  }
+
+  /** Drops keys whose failures have all left the window. */
+  private prune(): void {
+    for (const key of [...this.failures.keys()]) this.recent(key);
+    const cutoff = this.now() - this.windowMs;
+    for (const [key, at] of this.refusalsLogged) if (at < cutoff) this.refusalsLogged.delete(key);
+  }
+
+  get trackedKeys(): number {
+    return this.failures.size;
   }
 
   private recent(key: string): number[] {

@@ -80,6 +80,12 @@ export class SessionsService implements OnModuleInit {
     await this.sessions.delete({ userId });
   }
 
+  async destroyOthers(userId: number, keepId: string | undefined): Promise<void> {
+    const qb = this.sessions.createQueryBuilder().delete().where('user_id = :userId', { userId });
+    if (keepId) qb.andWhere('id <> :keepId', { keepId });
+    await qb.execute();
+  }
+
   @Interval(3600_000)
   async purgeExpired(): Promise<void> {
     const result = await this.sessions.delete({ expiresAt: LessThan(sqlTime()) });

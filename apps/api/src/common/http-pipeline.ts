@@ -60,6 +60,13 @@ export function jsonBody(maxBytes: number) {
       if (err.type === 'request.aborted' || err.type === 'request.size.invalid') {
         return send(res, req, { statusCode: 400, code: 'MALFORMED_JSON', message: 'The request body was cut off before it ended.' });
       }
+      if (typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
+        return send(res, req, {
+          statusCode: 400,
+          code: 'MALFORMED_JSON',
+          message: `The request body could not be read: ${err.message.replace(/\.$/, '')}.`,
+        });
+      }
       return next(err);
     },
   ];

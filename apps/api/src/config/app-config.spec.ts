@@ -28,6 +28,16 @@ describe('AppConfig', () => {
   });
 
   test.each([
+    ['true', 1],
+    ['2', 2],
+    ['10.0.0.1, 10.0.0.2', '10.0.0.1, 10.0.0.2'],
+    ['loopback', 'loopback'],
+    ['false', false],
+  ])('reads TRUST_PROXY=%s as %j, never "trust every hop"', (value, expected) => {
+    expect(AppConfig.fromEnv({ TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  test.each([
     [{ PORT: 'abc' }, 'PORT must be a whole number from 0 to 65535 (got "abc").'],
     [{ PORT: '70000' }, 'PORT must be a whole number from 0 to 65535 (got "70000").'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud").'],
@@ -36,7 +46,7 @@ describe('AppConfig', () => {
     [{ HOST: 'bad host!' }, 'HOST must be a host name or IP address (got "bad host!").'],
     [{ SESSION_TTL_HOURS: '0' }, 'SESSION_TTL_HOURS must be a whole number from 1 to 720 (got "0").'],
     [{ COOKIE_SECURE: 'maybe' }, 'COOKIE_SECURE must be auto, true or false (got "maybe").'],
-    [{ TRUST_PROXY: 'sure' }, 'TRUST_PROXY must be true or false (got "sure").'],
+    [{ TRUST_PROXY: 'sure' }, 'TRUST_PROXY must be false, true (one proxy), a number of proxies, or proxy addresses (got "sure").'],
   ])('refuses %j with a sentence naming the variable', (env, sentence) => {
     expect(() => AppConfig.fromEnv(env)).toThrow(ConfigError);
     expect(() => AppConfig.fromEnv(env)).toThrow(sentence);

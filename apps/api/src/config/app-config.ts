@@ -17,18 +17,6 @@ const int = (name: string, min: number, max: number, fallback: number) =>
       return n;
     });
 
-const bool = (name: string, fallback: boolean) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return fallback;
-      if (/^(1|true|yes|on)$/i.test(v)) return true;
-      if (/^(0|false|no|off)$/i.test(v)) return false;
-      ctx.addIssue({ code: 'custom', message: `${name} must be true or false (got "${v}").` });
-      return z.NEVER;
-    });
-
 const EnvSchema = z.object({
   DATA_DIR: z
     .string()
@@ -93,7 +81,21 @@ const EnvSchema = z.object({
       ctx.addIssue({ code: 'custom', message: `COOKIE_SECURE must be auto, true or false (got "${v}").` });
       return z.NEVER;
     }),
-  TRUST_PROXY: bool('TRUST_PROXY', false),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx): boolean | number | string => {
+      if (v === undefined || v.trim() === '' || /^(0|false|no|off)$/i.test(v)) return false;
+      // true means the one reverse proxy in front, never "every hop": a client could forge the rest.
+      if (/^(true|yes|on)$/i.test(v)) return 1;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      if (/^[0-9A-Fa-f.:/, ]+$|^(loopback|linklocal|uniquelocal)(,\s*(loopback|linklocal|uniquelocal))*$/.test(v)) return v;
+      ctx.addIssue({
+        code: 'custom',
+        message: `TRUST_PROXY must be false, true (one proxy), a number of proxies, or proxy addresses (got "${v}").`,
+      });
+      return z.NEVER;
+    }),
   LOGIN_MAX_FAILURES: int('LOGIN_MAX_FAILURES', 1, 1000, 5),
   LOGIN_WINDOW_MINUTES: int('LOGIN_WINDOW_MINUTES', 1, 1440, 15),
   BUSY_TIMEOUT_MS: int('BUSY_TIMEOUT_MS', 0, 600_000, 5000),
@@ -121,7 +123,7 @@ export class AppConfig {
   readonly webUrl: string | undefined;
   readonly sessionTtlHours: number;
   readonly cookieSecure: boolean | 'auto';
-  readonly trustProxy: boolean;
+  readonly trustProxy: boolean | number | string;
   readonly loginMaxFailures: number;
   readonly loginWindowMinutes: number;
   readonly busyTimeoutMs: number;

@@ -1,8 +1,10 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MasterStore } from '@cacpq/db';
 import { PROTOCOL_VERSION, type LivenessResponse, type ReadinessResponse } from '@cacpq/sync-protocol';
+import { AuthGuard } from '../auth/auth.guard';
 import { Public } from '../auth/decorators';
+import type { AppRequest } from '../common/request-context';
 import { ApiException } from '../common/api-exception';
 import { SERVER_VERSION } from '../version';
 
@@ -12,7 +14,10 @@ const startedAt = new Date();
 @Public()
 @Controller('api/health')
 export class HealthController {
-  constructor(private readonly store: MasterStore) {}
+  constructor(
+    private readonly store: MasterStore,
+    private readonly guard: AuthGuard,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Liveness: the process answers. No authentication.' })
@@ -22,17 +27,23 @@ export class HealthController {
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the master files are open; SQLite version and generation. No authentication.' })
-  ready(): ReadinessResponse {
+  async ready(@Req() req: AppRequest): Promise<ReadinessResponse> {
     if (!this.store.isOpen) throw new ApiException('SERVICE_UNAVAILABLE', 'The master store is closed; the server is shutting down.');
-    const files = this.store.files().map(({ name, open, bytes, walBytes }) => ({ name, open, bytes, walBytes }));
+    // Anyone may ask whether the server is ready; sizes and paths only for managers and admins.
+    const detailed = await this.guard.authenticate(req).then(
+      () => req.principal?.role === 'admin' || req.principal?.role === 'manager',
+      () => false,
+    );
+    const files = this.store
+      .files()
+      .map(({ name, open, bytes, walBytes }) => (detailed ? { name, open, bytes, walBytes } : { name, open }));
     return {
       ready: files.every((f) => f.open),
       files,
       sqliteVersion: this.store.sqliteVersion,
       generation: this.store.generation,
       protocolVersion: PROTOCOL_VERSION,
-      dataDir: this.store.layout.root,
-      startedAt: startedAt.toISOString(),
+      ...(detailed ? { dataDir: this.store.layout.root, startedAt: startedAt.toISOString() } : {}),
     };
   }
 }

@@ -89,6 +89,45 @@ describe('accounts and access', () => {
     expect(blocked.body.message).toMatch(/try again in \d+ seconds\./);
   });
 
+  it('holds the limit when wrong passwords arrive all at once, and audits the lock-out once', async () => {
+    await makeUser(server, admin, 'parallel', 'user');
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        server.http
+          .post('/api/v1/auth/login')
+          .set('X-Forwarded-For', '9.9.9.9')
+          .send({ username: 'parallel', password: `guess-${i}-password` }),
+      ),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((x) => x === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((x) => x === 429).length).toBeGreaterThanOrEqual(27);
+    const audit = await admin.auth(server.http.get('/api/v1/audit?actor=parallel&action=auth.login&limit=100'), 'GET').expect(200);
+    const denied = (audit.body as { outcome: string }[]).filter((e) => e.outcome === 'denied');
+    expect(denied).toHaveLength(1);
+  });
+
+  it('signs out the other sessions of an account whose password was changed, not the one that changed it', async () => {
+    const made = await makeUser(server, admin, 'twosessions', 'manager');
+    const other = await sessionCaller(server, 'twosessions', made.password);
+    await made.session
+      .auth(server.http.post('/api/v1/auth/password'), 'POST')
+      .send({ currentPassword: made.password, newPassword: 'another-new-password' })
+      .expect(204);
+    await made.session.auth(server.http.get('/api/v1/auth/me'), 'GET').expect(200);
+    const after = await other.auth(server.http.get('/api/v1/auth/me'), 'GET');
+    expect([after.status, after.body.code]).toEqual([401, 'UNAUTHENTICATED']);
+  });
+
+  it('tells anonymous callers only whether the server is ready; sizes and paths need a manager or admin', async () => {
+    const anon = await server.http.get('/api/health/ready').expect(200);
+    expect(anon.body.dataDir).toBeUndefined();
+    expect(anon.body.files[0]).toEqual({ name: 'server.db', open: true });
+    const full = await admin.auth(server.http.get('/api/health/ready'), 'GET').expect(200);
+    expect(full.body.dataDir).toBe(server.dataDir);
+    expect(full.body.files[0]).toEqual({ name: 'server.db', open: true, bytes: expect.any(Number), walBytes: expect.any(Number) });
+  });
+
   it('acts with the token owner role, and refuses a revoked token at once', async () => {
     const made = await makeUser(server, admin, 'mgr', 'manager');
     const me = await made.token.auth(server.http.get('/api/v1/auth/me'), 'GET').expect(200);

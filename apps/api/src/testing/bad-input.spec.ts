@@ -179,9 +179,45 @@ describe('bad input gets a 4xx with a code and a sentence, never a 500', () => {
     expect(res.body.requestId).toEqual(res.headers['x-request-id']);
   });
 
+  it('answers odd session cookies with 401, never a 500', async () => {
+    for (const cookie of [
+      'cacpq_session=j:{"a":1}',
+      'cacpq_session=j:["a"]',
+      'cacpq_session=j:123',
+      'cacpq_session=%E0%A4%A',
+      'cacpq_session=',
+    ]) {
+      const res = await server.http.get('/api/v1/auth/me').set('Cookie', cookie);
+      expect([cookie, res.status, res.body.code]).toEqual([cookie, 401, 'UNAUTHENTICATED']);
+    }
+  });
+
+  it('answers a body that claims a compression it does not have with 400', async () => {
+    for (const encoding of ['gzip', 'deflate', 'br']) {
+      const res = await admin
+        .auth(server.http.post('/api/v1/users'), 'POST')
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
+        .send('{"username":"zed","role":"user"}');
+      expect([encoding, res.status, res.body.code]).toEqual([encoding, 400, 'MALFORMED_JSON']);
+      expect(res.body.message).toMatch(/^The request body could not be read: /);
+    }
+  });
+
+  it('creates a user once when the same creation arrives many times at once; the rest get 409', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        admin.auth(server.http.post('/api/v1/users'), 'POST').send({ username: 'racer', role: 'user', password: 'racer-password-1' }),
+      ),
+    );
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
+    expect(answers.filter((r) => r.status === 409).every((r) => r.body.code === 'ALREADY_EXISTS')).toBe(true);
+    await admin.auth(server.http.patch('/api/v1/users/racer'), 'PATCH').send({ disabled: true }).expect(200);
+  });
+
   it('changed nothing: the only account is still the admin and no user "eve" exists', async () => {
     const res = await admin.auth(server.http.get('/api/v1/users'), 'GET').expect(200);
-    expect((res.body as { username: string }[]).map((u) => u.username)).toEqual(['admin']);
+    expect((res.body as { username: string }[]).map((u) => u.username)).toEqual(['admin', 'racer']);
   });
 
   it('keeps a sane incoming request id and replaces an unsafe one', async () => {

@@ -32,6 +32,10 @@ const ROUTES: (() => Route)[] = [
   () => ({ method: 'GET', path: '/api/health', expect: PUBLIC(200) }),
   () => ({ method: 'GET', path: '/api/health/ready', expect: PUBLIC(200) }),
   () => ({ method: 'GET', path: '/api/docs/openapi.json', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'GET', path: '/api/docs/openapi.yaml', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'GET', path: '/api/docs/', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'GET', path: '/api/docs-yaml', expect: ANY_SIGNED_IN(404) }),
+  () => ({ method: 'GET', path: '/api/docs-json', expect: ANY_SIGNED_IN(404) }),
   () => ({ method: 'POST', path: '/api/v1/auth/login', body: { username: unique(), password: 'wrong-password' }, expect: PUBLIC(401) }),
   () => ({ method: 'GET', path: '/api/v1/auth/me', expect: ANY_SIGNED_IN(200) }),
   () => ({ method: 'POST', path: '/api/v1/auth/password', body: {}, expect: ANY_SIGNED_IN(400) }),
@@ -46,6 +50,7 @@ const ROUTES: (() => Route)[] = [
   () => ({ method: 'GET', path: '/api/v1/sync/info', expect: ANY_SIGNED_IN(200) }),
   () => ({ method: 'POST', path: '/api/v1/sync/push', body: {}, expect: ANY_SIGNED_IN(400) }),
   () => ({ method: 'GET', path: '/api/v1/sync/pull', expect: ANY_SIGNED_IN(400) }),
+  () => ({ method: 'GET', path: '/api/v1/sync/snapshot', expect: ANY_SIGNED_IN(200) }),
   () => ({ method: 'PUT', path: '/api/v1/sync/settings', body: { intervalMinutes: 120 }, expect: ADMIN_ONLY(200) }),
   () => ({ method: 'GET', path: '/api/v1/conflicts', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/conflicts/999', expect: MANAGERS(404) }),
@@ -98,6 +103,22 @@ describe('route × role table', () => {
     if (res.status >= 400) {
       expect(res.body).toMatchObject({ statusCode: res.status, code: expect.any(String), message: expect.stringMatching(/\.$/) });
     }
+  });
+
+  it('lists every route the server really has (checked against its OpenAPI description)', async () => {
+    const doc = (await callers.admin.token.auth(server.http.get('/api/docs/openapi.json'), 'GET').expect(200)).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const table = ROUTES.map((r) => r());
+    const missing: string[] = [];
+    for (const [template, methods] of Object.entries(doc.paths)) {
+      const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+      for (const method of Object.keys(methods)) {
+        if (!table.some((r) => r.method === method.toUpperCase() && pattern.test(r.path)))
+          missing.push(`${method.toUpperCase()} ${template}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it('answers wrong passwords and unknown tokens with 401 on every guarded route', async () => {

@@ -85,15 +85,24 @@ export class UsersService implements OnApplicationBootstrap {
       throw new ApiException('ALREADY_EXISTS', `A user named "${body.username}" exists already.`);
     }
     const now = sqlTime();
-    await this.users.insert({
-      username: body.username,
-      role: body.role,
-      passwordHash: body.password ? await hashPassword(body.password) : null,
-      disabled: false,
-      createdAt: now,
-      updatedAt: now,
-      lastLoginAt: null,
-    });
+    const passwordHash = body.password ? await hashPassword(body.password) : null;
+    try {
+      await this.users.insert({
+        username: body.username,
+        role: body.role,
+        passwordHash,
+        disabled: false,
+        createdAt: now,
+        updatedAt: now,
+        lastLoginAt: null,
+      });
+    } catch (err) {
+      // Two creations of one name at once: the unique index lets one through.
+      if (String((err as { code?: string }).code ?? (err as Error).message).includes('SQLITE_CONSTRAINT')) {
+        throw new ApiException('ALREADY_EXISTS', `A user named "${body.username}" exists already.`);
+      }
+      throw err;
+    }
     await this.audit.record(req, { action: 'user.create', target: body.username, details: { role: body.role, password: !!body.password } });
     return this.view(await this.get(body.username));
   }

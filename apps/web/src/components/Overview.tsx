@@ -103,8 +103,8 @@ export default function Overview() {
                         <td>
                           <span className={`status-pill ${file.open ? 'status-ok' : 'status-bad'}`}>{file.open ? 'open' : 'closed'}</span>
                         </td>
-                        <td className="num">{formatBytes(file.bytes)}</td>
-                        <td className="num">{formatBytes(file.walBytes)}</td>
+                        <td className="num">{file.bytes === undefined ? '—' : formatBytes(file.bytes)}</td>
+                        <td className="num">{file.walBytes === undefined ? '—' : formatBytes(file.walBytes)}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -116,7 +116,7 @@ export default function Overview() {
           ) : (
             <p className="muted">Database files are not known until the server answers the readiness check.</p>
           )}
-          {ready.data ? (
+          {ready.data?.dataDir && ready.data.startedAt ? (
             <p className="muted small">
               Data directory <code>{ready.data.dataDir}</code> · started {formatDateTime(ready.data.startedAt)}
             </p>

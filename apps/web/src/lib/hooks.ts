@@ -21,8 +21,9 @@ export interface MeResponse {
 export interface StoreFileView {
   name: string;
   open: boolean;
-  bytes: number;
-  walBytes: number;
+  /** Sizes and paths come only to signed-in managers and admins. */
+  bytes?: number;
+  walBytes?: number;
 }
 
 export interface ReadinessResponse {
@@ -31,8 +32,8 @@ export interface ReadinessResponse {
   sqliteVersion: string;
   generation: string;
   protocolVersion: number;
-  dataDir: string;
-  startedAt: string;
+  dataDir?: string;
+  startedAt?: string;
 }
 
 export interface LivenessResponse {

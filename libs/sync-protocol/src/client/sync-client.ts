@@ -103,20 +103,20 @@ interface PendingBatch {
 
 type Row = Record<string, WireValue>;
 
-const STATE_KEYS = [
-  'server',
-  'token',
-  'client_id',
-  'generation',
-  'cursor',
-  'last_sync_at',
-  'last_status',
-  'last_error',
-  'interval_minutes',
-  'tables',
-  'pending_batch',
-] as const;
-type StateKey = (typeof STATE_KEYS)[number] | 'applying';
+/** Keys of `_sync_state` in the workstation file. */
+type StateKey =
+  | 'server'
+  | 'token'
+  | 'client_id'
+  | 'generation'
+  | 'cursor'
+  | 'last_sync_at'
+  | 'last_status'
+  | 'last_error'
+  | 'interval_minutes'
+  | 'tables'
+  | 'pending_batch'
+  | 'applying';
 
 /**
  * A workstation's side of the sync protocol, over its own SQLite file. Local changes are

@@ -93,6 +93,10 @@ interface ColumnInfo {
   type: string;
 }
 
+async function columnsOf(q: QueryRunner, table: string): Promise<ColumnInfo[]> {
+  return (await q.query(`PRAGMA table_info("${table}")`)) as ColumnInfo[];
+}
+
 /**
  * Creates the master schema on an empty file, or adopts a legacy desktop-app database in
  * place: every legacy table is rebuilt with the v1 layout, keeping every row and every column
@@ -132,47 +136,74 @@ export class CreateMasterSchema1764000000000 implements MigrationInterface {
   }
 }
 
-async function columnsOf(q: QueryRunner, table: string): Promise<ColumnInfo[]> {
-  return (await q.query(`PRAGMA table_info("${table}")`)) as ColumnInfo[];
-}
-
 async function adoptTable(q: QueryRunner, table: string, ddl: string, seqBefore: number): Promise<number> {
-  const legacy = await columnsOf(q, table);
+  const legacy = (await q.query(`PRAGMA table_info("${table}")`)) as (ColumnInfo & { pk: number })[];
+  const triggers = (await q.query(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND sql IS NOT NULL`, [
+    table,
+  ])) as {
+    sql: string;
+  }[];
   const staging = `${table}__adopt`;
   await q.query(ddl.replace(`CREATE TABLE "${table}"`, `CREATE TABLE "${staging}"`));
-  const target = new Set((await columnsOf(q, staging)).map((c) => c.name));
+  const targetCols = (await q.query(`PRAGMA table_info("${staging}")`)) as {
+    name: string;
+    notnull: number;
+    dflt_value: string | null;
+    pk: number;
+  }[];
+  // SQLite column names are case-insensitive: legacy "SKU" is our "sku".
+  const targetByLower = new Map(targetCols.map((c) => [c.name.toLowerCase(), c.name]));
+  const legacyByTarget = new Map<string, string>();
   for (const col of legacy) {
-    if (!target.has(col.name)) {
+    const target = targetByLower.get(col.name.toLowerCase());
+    if (target) {
+      legacyByTarget.set(target, col.name);
+    } else {
       // A column only the legacy app had: kept as it was, not synced.
       await q.query(`ALTER TABLE "${staging}" ADD COLUMN "${col.name}" ${col.type || ''}`);
-      target.add(col.name);
+      legacyByTarget.set(col.name, col.name);
     }
   }
-  const legacyNames = new Set(legacy.map((c) => c.name));
-  const copied = legacy.map((c) => c.name).filter((n) => !['server_seq', 'deleted', 'synced_at'].includes(n));
-  const fallbackTime = legacyNames.has('createdAt')
-    ? `COALESCE(createdAt, strftime('%Y-%m-%d %H:%M:%f','now'))`
-    : `strftime('%Y-%m-%d %H:%M:%f','now')`;
-  const updatedAt = legacyNames.has('updated_at') ? `COALESCE(updated_at, ${fallbackTime})` : fallbackTime;
-  const updatedBy = legacyNames.has('updated_by') ? `COALESCE(updated_by, 'legacy-import')` : `'legacy-import'`;
-  const insertCols = [...new Set([...copied, 'updated_at', 'updated_by', 'server_seq', 'deleted'])];
-  const selectExprs = insertCols.map((c) => {
-    if (c === 'updated_at') return updatedAt;
-    if (c === 'updated_by') return updatedBy;
-    if (c === 'server_seq') return `${seqBefore} + ROW_NUMBER() OVER (ORDER BY rowid)`;
-    if (c === 'deleted') return '0';
-    if (c === 'id') return 'CAST(id AS TEXT)';
-    return `"${c}"`;
-  });
+  const has = (c: string) => legacyByTarget.has(c);
+  const src = (c: string) => `"${legacyByTarget.get(c)}"`;
+  const now = `strftime('%Y-%m-%d %H:%M:%f','now')`;
+  const fallbackTime = has('createdAt') ? `COALESCE(${src('createdAt')}, ${now})` : now;
+  const idPk = legacy.some((c) => c.name.toLowerCase() === 'id' && c.pk === 1);
+  const exprs = new Map<string, string>();
+  for (const target of legacyByTarget.keys()) exprs.set(target, src(target));
+  // The id keeps its value as text; a missing or repeated legacy id gets one from the rowid.
+  exprs.set(
+    'id',
+    !has('id')
+      ? `'legacy-' || rowid`
+      : idPk
+        ? `COALESCE(CAST(${src('id')} AS TEXT), 'legacy-' || rowid)`
+        : `CASE WHEN ${src('id')} IS NULL OR EXISTS (SELECT 1 FROM "${table}" t2 WHERE CAST(t2.${src('id')} AS TEXT) = CAST("${table}".${src('id')} AS TEXT) AND t2.rowid < "${table}".rowid)
+           THEN COALESCE(CAST(${src('id')} AS TEXT), 'legacy') || '~' || rowid ELSE CAST(${src('id')} AS TEXT) END`,
+  );
+  exprs.set('updated_at', has('updated_at') ? `COALESCE(${src('updated_at')}, ${fallbackTime})` : fallbackTime);
+  exprs.set('updated_by', has('updated_by') ? `COALESCE(${src('updated_by')}, 'legacy-import')` : `'legacy-import'`);
+  exprs.set('server_seq', `${seqBefore} + ROW_NUMBER() OVER (ORDER BY rowid)`);
+  exprs.set('deleted', has('deleted') ? `CASE WHEN ${src('deleted')} THEN 1 ELSE 0 END` : '0');
+  if (has('synced_at')) exprs.set('synced_at', src('synced_at'));
+  // A value the old app left empty in a column that is now required becomes '' rather than failing the adoption.
+  for (const c of targetCols) {
+    if (c.notnull && !c.pk && c.dflt_value === null && c.name !== 'id' && !['updated_at', 'server_seq', 'deleted'].includes(c.name)) {
+      exprs.set(c.name, has(c.name) ? `COALESCE(${src(c.name)}, '')` : `''`);
+    }
+  }
+  const cols = [...exprs.keys()];
   await q.query(
-    `INSERT INTO "${staging}" (${insertCols.map((c) => `"${c}"`).join(', ')})
-     SELECT ${selectExprs.join(', ')} FROM "${table}"`,
+    `INSERT INTO "${staging}" (${cols.map((c) => `"${c}"`).join(', ')})
+     SELECT ${cols.map((c) => exprs.get(c)).join(', ')} FROM "${table}"`,
   );
   const [{ n }] = (await q.query(`SELECT COUNT(*) AS n FROM "${table}"`)) as { n: number }[];
   const [{ m }] = (await q.query(`SELECT COUNT(*) AS m FROM "${staging}"`)) as { m: number }[];
   if (n !== m) throw new Error(`Adopting ${table}: copied ${m} of ${n} rows; nothing was changed.`);
   await q.query(`DROP TABLE "${table}"`);
   await q.query(`ALTER TABLE "${staging}" RENAME TO "${table}"`);
+  // The old app's own triggers on the table come back as they were.
+  for (const t of triggers) await q.query(t.sql);
   return seqBefore + n;
 }
 
