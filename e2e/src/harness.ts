@@ -32,7 +32,7 @@ export function startServer(opts: StartOptions): Promise<ServerProcess> {
   if (!fs.existsSync(API_MAIN)) throw new Error(`${API_MAIN} is missing: run "npm run build" first.`);
   const proc = spawn(process.execPath, [API_MAIN], {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: opts.dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_PASSWORD, LOG_LEVEL: 'warn', ...opts.env },
+    env: { ...process.env, DATA_DIR: opts.dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_PASSWORD, LOG_LEVEL: 'error', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

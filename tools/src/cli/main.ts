@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { CreatedToken, DemoSeedResponse, TokenView, UserView } from '@cacpq/sync-protocol';
 import { ApiClient, CliError, type Connection } from './client';
 import { table } from './format';
+import { WORKSTATION_HELP, WORKSTATION_OPTIONS, runWorkstation } from './workstation';
 
 interface Command {
   summary: string;
@@ -146,6 +147,15 @@ only sync with device tokens.
         default:
           throw new CliError(`Unknown action "${action}"; see cacpq tokens --help.`, 2);
       }
+    },
+  },
+  client: {
+    summary: 'a workstation: init, sync, status and numbers over a local SQLite file',
+    usage: 'cacpq client init|sync|status|number|reserve|watch --db FILE [...]',
+    help: WORKSTATION_HELP,
+    options: WORKSTATION_OPTIONS,
+    async run(_client, v, positionals) {
+      await runWorkstation(v, positionals, (v.token as string | undefined) ?? process.env.CACPQ_TOKEN, out);
     },
   },
   whoami: {

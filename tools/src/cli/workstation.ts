@@ -1,0 +1,117 @@
+import { NUMBER_KINDS, SyncClient, SyncError, type NumberKind, type SyncSummary } from '@cacpq/sync-protocol';
+import { CliError } from './client';
+
+export const WORKSTATION_HELP = `A workstation you can run from a shell: a local SQLite file with the master's schema, synced
+with the server through the sync protocol (the SDK the desktop app embeds).
+
+  cacpq client init --server URL --token TOKEN --db FILE [--client-id ID]
+        create FILE from a server snapshot (the first sync)
+  cacpq client sync --db FILE          push local changes, then pull; one line; exit 1 on failure
+  cacpq client status --db FILE        pending changes, last sync, cursor, generation
+  cacpq client number --db FILE quote|project
+        allocate the next number (offline: one from a reserved block)
+  cacpq client reserve --db FILE quote|project --count N
+        reserve N numbers for offline work
+  cacpq client watch --db FILE         sync now, then on the server's schedule and at once
+                                       when another workstation's change arrives (Ctrl-C stops)
+
+Any program may write FILE (the desktop app, the sqlite3 shell): triggers capture every change.`;
+
+export const WORKSTATION_OPTIONS = {
+  server: { type: 'string' },
+  db: { type: 'string' },
+  'client-id': { type: 'string' },
+  count: { type: 'string' },
+} as const;
+
+function summaryLine(s: SyncSummary): string {
+  return (
+    `synced: pushed ${s.pushed}, pulled ${s.pulled}, conflicts ${s.conflicts}, cursor ${s.cursor}` +
+    `${s.reinitialized ? ', re-initialised' : ''}${s.clockCorrected ? ', clock corrected' : ''} (${(s.durationMs / 1000).toFixed(2)} s)`
+  );
+}
+
+function kindArg(value: string | undefined): NumberKind {
+  if (!value || !(NUMBER_KINDS as readonly string[]).includes(value))
+    throw new CliError(`Name the kind: quote or project (got ${value ?? 'nothing'}).`, 2);
+  return value as NumberKind;
+}
+
+async function withClient<T>(file: string, fn: (c: SyncClient) => Promise<T>): Promise<T> {
+  let client: SyncClient;
+  try {
+    client = SyncClient.open(file);
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+export async function runWorkstation(
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  token: string | undefined,
+  out: (line: string) => void,
+): Promise<void> {
+  const [action, arg] = positionals;
+  const db = values.db as string | undefined;
+  if (!db) throw new CliError('Name the workstation file: --db FILE', 2);
+  try {
+    switch (action) {
+      case 'init': {
+        const server = values.server as string | undefined;
+        if (!server || !token) throw new CliError('init needs --server URL and --token TOKEN (a device token of this workstation).', 2);
+        const client = await SyncClient.init({ file: db, server, token, clientId: values['client-id'] as string | undefined });
+        const st = client.status();
+        await client.close();
+        return out(`initialised ${db}: generation ${st.generation}, cursor ${st.cursor}, client ${st.clientId}`);
+      }
+      case 'sync':
+        return await withClient(db, async (c) => out(summaryLine(await c.syncNow())));
+      case 'status':
+        return await withClient(db, async (c) => {
+          const st = c.status();
+          out(`server:        ${st.server}`);
+          out(`client id:     ${st.clientId}`);
+          out(`generation:    ${st.generation}`);
+          out(`cursor:        ${st.cursor}`);
+          out(`pending:       ${st.pendingChanges} changes to ${st.pendingRows} rows`);
+          out(`last sync:     ${st.lastSyncAt ?? 'never'} (${st.lastStatus ?? '-'})${st.lastError ? `: ${st.lastError}` : ''}`);
+          out(`interval:      every ${st.intervalMinutes} min`);
+          out(`reserved nos.: ${st.reservedNumbers}`);
+        });
+      case 'number':
+        return await withClient(db, async (c) => {
+          const n = await c.allocateNumber(kindArg(arg));
+          out(n.offline ? `${n.number} (offline: from this workstation's reserved block)` : n.number);
+        });
+      case 'reserve': {
+        const count = Number(values.count ?? 10);
+        if (!Number.isInteger(count) || count < 1 || count > 500) throw new CliError('--count must be a whole number from 1 to 500.', 2);
+        return await withClient(db, async (c) => out((await c.reserveNumbers(kindArg(arg), count)).join('\n')));
+      }
+      case 'watch': {
+        const client = SyncClient.open(db);
+        client.on('synced', (s) => out(`${new Date().toISOString()} ${summaryLine(s)}`));
+        client.on('error', (e) => out(`${new Date().toISOString()} sync failed: ${e.code}: ${e.message}`));
+        client.start();
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await client.close();
+        return;
+      }
+      default:
+        throw new CliError(`Unknown action "${action ?? ''}"; see cacpq client --help.`, 2);
+    }
+  } catch (err) {
+    if (err instanceof SyncError)
+      throw new CliError(`${action === 'sync' ? 'sync failed' : `${action} failed`}: ${err.code}: ${err.message}`, 1);
+    throw err;
+  }
+}
