@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
+import { spawn } from 'node:child_process';
+import { freePort } from './browser';
+import { ROOT, adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
 import { Workstation, readTables } from './workstations';
 
 const TABLES = ['customers', 'components', 'sub_assemblies', 'product_templates', 'projects', 'quotes', 'manual_quotes'];
@@ -22,9 +24,17 @@ describe('sync between a real server process and workstation processes', () => {
   let server: ServerProcess;
   let call: Awaited<ReturnType<typeof adminSession>>;
 
+  // One port for the whole suite, as on the NAS: workstations keep their server address across restarts.
+  let env: Record<string, string>;
+  const restart = async () => {
+    server = await startServer({ dataDir: path.join(dir, 'data'), env });
+    call = await adminSession(server.url);
+  };
+
   beforeAll(async () => {
     dir = tempDir('sync');
-    server = await startServer({ dataDir: path.join(dir, 'data') });
+    env = { PORT: String(await freePort()) };
+    server = await startServer({ dataDir: path.join(dir, 'data'), env });
     call = await adminSession(server.url);
     expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
   });
@@ -194,7 +204,8 @@ describe('sync between a real server process and workstation processes', () => {
   });
 
   it('gives 20 concurrent callers × 50 allocations 1,000 distinct numbers', async () => {
-    const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => token(`num${i % 4}`, `numbers-${i}`)));
+    const tokens: string[] = [];
+    for (let i = 0; i < 20; i++) tokens.push(await token(`num${i % 4}`, `numbers-${i}`));
     const lists = await Promise.all(
       tokens.map(async (t) => {
         const got: string[] = [];
@@ -286,6 +297,75 @@ describe('sync between a real server process and workstation processes', () => {
     expect(await fingerprint()).toBe(before);
   });
 
+  it('pokes a watching workstation over socket.io so it pulls at once, long before its 2-hour schedule', async () => {
+    const watcher = await workstation('ws-watch', 'u13');
+    const writer = await workstation('ws-writer', 'u14');
+    const child = spawn(process.execPath, [path.join(ROOT, 'tools', 'bin', 'cacpq.js'), 'client', 'watch', '--db', watcher.file], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const waitFor = async (test: () => boolean, ms: number) => {
+      const until = Date.now() + ms;
+      while (!test()) {
+        if (Date.now() > until) throw new Error(`timed out; watcher said:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await waitFor(() => /synced: /.test(out), 15_000);
+      await new Promise((r) => setTimeout(r, 500)); // the socket connects after the first sync starts
+      writer.sql(`INSERT INTO customers (id, name, type) VALUES ('poked-1', 'Pushed elsewhere', 'End User');`);
+      await writer.syncAsync();
+      await waitFor(() => (out.match(/synced: /g) ?? []).length >= 2, 10_000);
+      expect(out.split('\n').filter((l) => l.includes('synced: '))[1]).toMatch(/pulled [1-9]/);
+      expect(watcher.sql(`SELECT name FROM customers WHERE id = 'poked-1';`)).toBe('Pushed elsewhere');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('after a restore to an older master (new generation), workstations give back what it lost: nothing is lost', async () => {
+    const a = await workstation('ws-restore-a', 'u15');
+    const b = await workstation('ws-restore-b', 'u16');
+    // The admin takes a backup (here: with the server stopped, by the sqlite3 shell)...
+    expect(await server.stop()).toBe(0);
+    const master = path.join(dir, 'data', 'database', 'server.db');
+    const backup = path.join(dir, 'backup-server.db');
+    expect(sqlite3(master, `.backup '${backup}'`).code).toBe(0);
+    await restart();
+    // ...work goes on and is synced...
+    a.sql(`INSERT INTO components (id, sku, name) VALUES ('after-backup-1', 'AB-1', 'Made after the backup');
+      UPDATE components SET listPrice = 4242 WHERE id = (SELECT id FROM components WHERE id <> 'after-backup-1' ORDER BY id LIMIT 1);`);
+    a.sync();
+    b.sync();
+    b.sql(`INSERT INTO customers (id, name, type) VALUES ('pending-at-restore', 'Not yet synced', 'OEM');`);
+    // ...then the master is restored to the backup: older data, a new generation.
+    expect(await server.stop()).toBe(0);
+    const restoredSeq = sqlite3(backup, `SELECT value FROM sync_state WHERE key = 'last_seq';`).stdout.trim();
+    fs.copyFileSync(backup, master);
+    expect(
+      sqlite3(
+        master,
+        `UPDATE sync_state SET value = 'restored-generation' WHERE key = 'generation'; UPDATE sync_state SET value = '${restoredSeq}' WHERE key = 'restored_seq';`,
+      ).code,
+    ).toBe(0);
+    expect(sqlite3(master, `SELECT COUNT(*) FROM components WHERE id = 'after-backup-1';`).stdout.trim()).toBe('0');
+    await restart();
+
+    expect(b.sync()).toMatch(/re-initialised/);
+    expect(a.sync()).toMatch(/re-initialised/);
+    b.sync();
+    const fresh = await workstation('ws-restore-check', 'u17');
+    const rows = fresh.dump(['components', 'customers']);
+    expect(rows.components.find((r) => r.id === 'after-backup-1')).toMatchObject({ name: 'Made after the backup' });
+    expect(rows.components.some((r) => r.listPrice === 4242)).toBe(true);
+    expect(rows.customers.find((r) => r.id === 'pending-at-restore')).toMatchObject({ name: 'Not yet synced' });
+    for (const w of [a, b]) expect(w.dump(['components', 'customers'])).toEqual(rows);
+    expect(a.sql(`SELECT value FROM _sync_state WHERE key = 'generation';`)).toBe('restored-generation');
+  });
+
   it('leaves the master equal to the workstations and intact after a stop', async () => {
     const w = await workstation('ws-last', 'u9');
     const held = w.dump(TABLES);
@@ -297,6 +377,6 @@ describe('sync between a real server process and workstation processes', () => {
       const live = master[t].filter((r) => r.deleted === 0);
       expect({ t, rows: live }).toEqual({ t, rows: held[t] });
     }
-    server = await startServer({ dataDir: path.join(dir, 'data') });
+    await restart();
   });
 });
