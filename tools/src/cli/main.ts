@@ -4,6 +4,7 @@ import type { CreatedToken, DemoSeedResponse, TokenView, UserView } from '@cacpq
 import { ApiClient, CliError, type Connection } from './client';
 import { table } from './format';
 import { WORKSTATION_HELP, WORKSTATION_OPTIONS, runWorkstation } from './workstation';
+import { benchSync } from '../bench/sync-bench';
 
 interface Command {
   summary: string;
@@ -156,6 +157,26 @@ only sync with device tokens.
     options: WORKSTATION_OPTIONS,
     async run(_client, v, positionals) {
       await runWorkstation(v, positionals, (v.token as string | undefined) ?? process.env.CACPQ_TOKEN, out);
+    },
+  },
+  bench: {
+    summary: 'benchmarks, printed as ratios against a baseline measured in the same run',
+    usage: 'cacpq bench sync [--rows N] [--samples N]',
+    help: `sync: starts a server on a temporary data directory (loopback), pushes then pulls N component
+rows through the real HTTP protocol and prints rows/s beside raw better-sqlite3 upserts measured
+in the same run, as ratios; then p50/p95 of a sync carrying 10 changed rows. Needs "npm run build".
+  --rows N      rows to push and pull (default 100000)
+  --samples N   10-row syncs to time (default 50)`,
+    options: { rows: { type: 'string' }, samples: { type: 'string' } },
+    async run(_client, v, [which]) {
+      if (which !== 'sync') throw new CliError('Name the benchmark: cacpq bench sync', 2);
+      const rows = numberOption('rows', (v.rows as string | undefined) ?? '100000');
+      const samples = numberOption('samples', (v.samples as string | undefined) ?? '50');
+      if (!Number.isInteger(rows) || rows < 100 || rows > 10_000_000)
+        throw new CliError('--rows must be a whole number from 100 to 10000000.', 2);
+      if (!Number.isInteger(samples) || samples < 5 || samples > 10_000)
+        throw new CliError('--samples must be a whole number from 5 to 10000.', 2);
+      await benchSync({ rows, samples, out });
     },
   },
   whoami: {

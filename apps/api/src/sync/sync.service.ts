@@ -169,7 +169,7 @@ export class SyncService {
     const corrected = skewMs > this.config.clockSkewToleranceMs;
     const prepared = this.prepare(req, now, corrected ? skewMs : 0);
 
-    const run = this.db.transaction((): PushResponse => {
+    return this.sequenced((): PushResponse => {
       let conflicts = 0;
       const results: PushResult[] = [];
       for (const p of prepared) {
@@ -181,7 +181,7 @@ export class SyncService {
         generation,
         batchId: req.batchId,
         results,
-        lastSeq: this.lastSeq,
+        lastSeq: this.pendingSeq ?? this.lastSeq,
         conflicts,
         clockSkewMs: skewMs,
         clockCorrected: corrected,
@@ -197,7 +197,6 @@ export class SyncService {
       );
       return response;
     });
-    return run.immediate();
   }
 
   /** Validates the whole batch before anything is written. */
@@ -233,10 +232,28 @@ export class SyncService {
     });
   }
 
+  /** Server sequence handed out inside the current write transaction; written back once at its end. */
+  private pendingSeq: number | null = null;
+
   private nextSeq(): number {
-    const seq = this.lastSeq + 1;
-    this.setState('last_seq', String(seq));
-    return seq;
+    if (this.pendingSeq === null) throw new Error('nextSeq outside a sequenced transaction');
+    return ++this.pendingSeq;
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction that may hand out server sequence numbers. */
+  private sequenced<T>(fn: () => T): T {
+    return this.db
+      .transaction(() => {
+        this.pendingSeq = this.lastSeq;
+        try {
+          const result = fn();
+          this.setState('last_seq', String(this.pendingSeq));
+          return result;
+        } finally {
+          this.pendingSeq = null;
+        }
+      })
+      .immediate();
   }
 
   private getRow(table: string, id: string): StoredRow | undefined {
@@ -597,8 +614,9 @@ export class SyncService {
     return seq;
   }
 
+  /** A write transaction in which `applyResolution` may be called. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.sequenced(fn);
   }
 
   readRow(table: string, id: string): StoredRow | undefined {

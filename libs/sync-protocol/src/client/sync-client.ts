@@ -125,6 +125,8 @@ type StateKey =
  */
 export class SyncClient extends EventEmitter<SyncClientEvents> {
   private inFlight: Promise<SyncSummary> | null = null;
+  private readonly stmts = new Map<string, Database.Statement>();
+  private hasStateTable = false;
   private timer: NodeJS.Timeout | null = null;
   private socket: Socket | null = null;
   private readonly fetchImpl: typeof fetch;
@@ -185,23 +187,39 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     return client;
   }
 
+  /** Prepared once per SQL text: the hot loops run the same few statements thousands of times. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
+
   private getState(key: StateKey): string | null {
-    const exists = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sync_state'`).get();
-    if (!exists) return null;
-    return (this.db.prepare('SELECT value FROM _sync_state WHERE key = ?').get(key) as { value: string | null } | undefined)?.value ?? null;
+    if (!this.hasStateTable) {
+      this.hasStateTable = !!this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sync_state'`).get();
+      if (!this.hasStateTable) return null;
+    }
+    return (this.stmt('SELECT value FROM _sync_state WHERE key = ?').get(key) as { value: string | null } | undefined)?.value ?? null;
   }
 
   private setState(key: StateKey, value: string | null): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS _sync_state (key TEXT PRIMARY KEY NOT NULL, value TEXT)');
-    if (value === null) this.db.prepare('DELETE FROM _sync_state WHERE key = ?').run(key);
+    if (!this.hasStateTable) {
+      this.db.exec('CREATE TABLE IF NOT EXISTS _sync_state (key TEXT PRIMARY KEY NOT NULL, value TEXT)');
+      this.hasStateTable = true;
+    }
+    if (value === null) this.stmt('DELETE FROM _sync_state WHERE key = ?').run(key);
     else
-      this.db
-        .prepare('INSERT INTO _sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
-        .run(key, value);
+      this.stmt('INSERT INTO _sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  private tablesCache: TableInfo[] | null = null;
+
   private get tables(): TableInfo[] {
-    return JSON.parse(this.getState('tables') ?? '[]') as TableInfo[];
+    this.tablesCache ??= JSON.parse(this.getState('tables') ?? '[]') as TableInfo[];
+    return this.tablesCache;
   }
 
   private table(name: string): TableInfo {
@@ -213,20 +231,21 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   /** Runs `fn` with change capture off: what the server sends is not sent back. */
   private applying<T>(fn: () => T): T {
     return this.db.transaction(() => {
-      this.db.prepare(`INSERT OR REPLACE INTO _sync_state (key, value) VALUES ('applying', '1')`).run();
+      this.stmt(`INSERT OR REPLACE INTO _sync_state (key, value) VALUES ('applying', '1')`).run();
       try {
         return fn();
       } finally {
-        this.db.prepare(`DELETE FROM _sync_state WHERE key = 'applying'`).run();
+        this.stmt(`DELETE FROM _sync_state WHERE key = 'applying'`).run();
       }
     })();
   }
 
   status(): LocalStatus {
-    const pending = this.db
-      .prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT table_name || char(0) || row_id) AS r FROM _sync_outbox')
-      .get() as { n: number; r: number };
-    const reserved = this.db.prepare('SELECT COUNT(*) AS n FROM _sync_numbers WHERE used_at IS NULL').get() as { n: number };
+    const pending = this.stmt('SELECT COUNT(*) AS n, COUNT(DISTINCT table_name || char(0) || row_id) AS r FROM _sync_outbox').get() as {
+      n: number;
+      r: number;
+    };
+    const reserved = this.stmt('SELECT COUNT(*) AS n FROM _sync_numbers WHERE used_at IS NULL').get() as { n: number };
     return {
       server: this.getState('server') ?? '',
       clientId: this.getState('client_id') ?? '',
@@ -375,14 +394,16 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private nextBatch(limit: number): PendingBatch | null {
-    const entries = this.db.prepare('SELECT * FROM _sync_outbox ORDER BY seq').all() as OutboxEntry[];
+    // The oldest entries, in order: a row's later edits past the cut go in the next batch, based on
+    // the version the server gives this one (the values sent are always the row as it is now).
+    const entries = this.stmt('SELECT * FROM _sync_outbox ORDER BY seq LIMIT ?').all(limit) as OutboxEntry[];
     if (entries.length === 0) return null;
     const groups = new Map<string, OutboxEntry[]>();
     for (const e of entries) {
       const key = `${e.table_name}\u0000${e.row_id}`;
       const g = groups.get(key);
       if (g) g.push(e);
-      else if (groups.size < limit) groups.set(key, [e]);
+      else groups.set(key, [e]);
     }
     const changes: PushChange[] = [];
     const rows: PendingBatch['rows'] = [];
@@ -398,7 +419,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         changes.push({ table: table.name, op: 'delete', id: first.row_id, baseVersion: first.base_version, updatedAt });
         continue;
       }
-      const row = this.db.prepare(`SELECT * FROM ${q(table.name)} WHERE id = ?`).get(first.row_id) as Row | undefined;
+      const row = this.stmt(`SELECT * FROM ${q(table.name)} WHERE id = ?`).get(first.row_id) as Row | undefined;
       if (!row) continue;
       const cols = dataColumns(table);
       const everything = group.some((e) => e.op === 'insert' || e.op === 'delete');
@@ -447,18 +468,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private applyPushAnswer(batch: PendingBatch, answer: PushResponse | null): void {
+    const maxSeqOf = new Map(batch.rows.map((r) => [`${r.table}\u0000${r.id}`, r.maxSeq]));
+    const rebase = this.stmt('UPDATE _sync_outbox SET base_version = ? WHERE table_name = ? AND row_id = ? AND seq > ?');
     this.applying(() => {
       for (const r of answer?.results ?? []) {
-        if (r.row) this.applyRow(this.table(r.table), r.row, r.version, r.deleted, batch);
-        else if (!r.deleted) this.db.prepare(`UPDATE ${q(r.table)} SET server_seq = ? WHERE id = ?`).run(r.version, r.id);
-        const maxSeq = batch.rows.find((x) => x.table === r.table && x.id === r.id)?.maxSeq ?? 0;
-        this.db
-          .prepare('UPDATE _sync_outbox SET base_version = ? WHERE table_name = ? AND row_id = ? AND seq > ?')
-          .run(r.version, r.table, r.id, maxSeq);
+        const maxSeq = maxSeqOf.get(`${r.table}\u0000${r.id}`) ?? 0;
+        if (r.row) this.applyRow(this.table(r.table), r.row, r.version, r.deleted, maxSeq);
+        else if (!r.deleted) this.stmt(`UPDATE ${q(r.table)} SET server_seq = ? WHERE id = ?`).run(r.version, r.id);
+        // Edits made while this batch was in flight now build on the version the server gave it.
+        rebase.run(r.version, r.table, r.id, maxSeq);
       }
-      const done = this.db.prepare('DELETE FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq <= ?');
-      for (const row of batch.rows) done.run(row.table, row.id, row.maxSeq);
-      this.db.prepare(`DELETE FROM _sync_state WHERE key = 'pending_batch'`).run();
+      // The batch holds every entry up to its highest sequence, so one range delete clears it.
+      this.stmt('DELETE FROM _sync_outbox WHERE seq <= ?').run(Math.max(0, ...batch.rows.map((r) => r.maxSeq)));
+      this.stmt(`DELETE FROM _sync_state WHERE key = 'pending_batch'`).run();
     });
   }
 
@@ -467,36 +489,71 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
    * kept (they go up at the next push, based on this version); a server delete of a row with
    * local changes waits for that push, where the server records the conflict.
    */
-  private applyRow(table: TableInfo, values: Row, seq: number, deleted: boolean, inBatch?: PendingBatch): void {
+  private applyRow(table: TableInfo, values: Row, seq: number, deleted: boolean, skipUpTo = 0): void {
     const id = values.id as string;
-    const skipUpTo = inBatch?.rows.find((r) => r.table === table.name && r.id === id)?.maxSeq ?? 0;
-    const pending = this.db
-      .prepare('SELECT op, changed FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq > ?')
-      .all(table.name, id, skipUpTo) as {
+    const pending = this.stmt('SELECT op, changed FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq > ?').all(
+      table.name,
+      id,
+      skipUpTo,
+    ) as {
       op: string;
       changed: string;
     }[];
     if (deleted) {
       if (pending.length > 0) return;
-      this.db.prepare(`DELETE FROM ${q(table.name)} WHERE id = ?`).run(id);
-      this.db
-        .prepare('INSERT OR REPLACE INTO _sync_tombstones (table_name, row_id, seq, deleted_at) VALUES (?, ?, ?, ?)')
-        .run(table.name, id, seq, (values.updated_at as string) ?? null);
+      this.stmt(`DELETE FROM ${q(table.name)} WHERE id = ?`).run(id);
+      this.stmt('INSERT OR REPLACE INTO _sync_tombstones (table_name, row_id, seq, deleted_at) VALUES (?, ?, ?, ?)').run(
+        table.name,
+        id,
+        seq,
+        (values.updated_at as string) ?? null,
+      );
       return;
     }
-    const keep = new Set(
-      pending.some((p) => p.op !== 'update') ? dataColumns(table) : pending.flatMap((p) => p.changed.split(',').filter(Boolean)),
-    );
-    const cols = table.columns.map((c) => c.name);
-    const assign = cols.filter((c) => c !== 'id' && !keep.has(c));
-    const sql = `INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
-      ON CONFLICT(id) DO UPDATE SET ${assign.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`;
-    this.db.prepare(sql).run(...cols.map((c) => (c === 'server_seq' ? seq : (values[c] ?? null))));
-    this.db.prepare('DELETE FROM _sync_tombstones WHERE table_name = ? AND row_id = ?').run(table.name, id);
-    if (pending.length > 0)
-      this.db
-        .prepare('UPDATE _sync_outbox SET base_version = ? WHERE table_name = ? AND row_id = ? AND seq > ?')
-        .run(seq, table.name, id, skipUpTo);
+    const keep =
+      pending.length === 0
+        ? null
+        : new Set(
+            pending.some((p) => p.op !== 'update') ? dataColumns(table) : pending.flatMap((p) => p.changed.split(',').filter(Boolean)),
+          );
+    const cols = this.columnNames(table);
+    this.upsertStatement(table, keep).run(...cols.map((c) => (c === 'server_seq' ? seq : (values[c] ?? null))));
+    this.stmt('DELETE FROM _sync_tombstones WHERE table_name = ? AND row_id = ?').run(table.name, id);
+    if (pending.length > 0) {
+      this.stmt('UPDATE _sync_outbox SET base_version = ? WHERE table_name = ? AND row_id = ? AND seq > ?').run(
+        seq,
+        table.name,
+        id,
+        skipUpTo,
+      );
+    }
+  }
+
+  private readonly columnCache = new Map<string, string[]>();
+
+  private columnNames(table: TableInfo): string[] {
+    let cols = this.columnCache.get(table.name);
+    if (!cols) {
+      cols = table.columns.map((c) => c.name);
+      this.columnCache.set(table.name, cols);
+    }
+    return cols;
+  }
+
+  private readonly upserts = new Map<string, Database.Statement>();
+
+  /** The upsert of a pulled row; columns with unpushed local changes (`keep`) are left as they are. */
+  private upsertStatement(table: TableInfo, keep: Set<string> | null): Database.Statement {
+    const key = `${table.name}\u0000${keep ? [...keep].sort().join(',') : '*'}`;
+    let st = this.upserts.get(key);
+    if (!st) {
+      const cols = this.columnNames(table);
+      const assign = cols.filter((c) => c !== 'id' && !keep?.has(c));
+      st = this.db.prepare(`INSERT INTO ${q(table.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})
+        ON CONFLICT(id) DO UPDATE SET ${assign.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`);
+      this.upserts.set(key, st);
+    }
+    return st;
   }
 
   private async pullChanges(syncId: string, summary: SyncSummary): Promise<void> {
@@ -529,23 +586,18 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const tmp = `${this.file}.snapshot-${process.pid}`;
     fs.writeFileSync(tmp, await gunzip(bytes));
     let rows = 0;
-    this.db.prepare('ATTACH DATABASE ? AS snap').run(tmp);
+    this.stmt('ATTACH DATABASE ? AS snap').run(tmp);
     try {
       this.applying(() => {
         for (const table of this.tables) {
           const cols = table.columns.map((c) => q(c.name)).join(', ');
           const pendingRows = `(SELECT row_id FROM _sync_outbox WHERE table_name = ${`'${table.name}'`})`;
           this.db.exec(`DELETE FROM ${q(table.name)} WHERE id NOT IN ${pendingRows}`);
-          rows += this.db
-            .prepare(`INSERT OR IGNORE INTO ${q(table.name)} (${cols}) SELECT ${cols} FROM snap.${q(table.name)}`)
-            .run().changes;
+          rows += this.stmt(`INSERT OR IGNORE INTO ${q(table.name)} (${cols}) SELECT ${cols} FROM snap.${q(table.name)}`).run().changes;
         }
         this.db.exec('DELETE FROM _sync_tombstones');
         const info = Object.fromEntries(
-          (this.db.prepare('SELECT key, value FROM snap.snapshot_info').all() as { key: string; value: string }[]).map((r) => [
-            r.key,
-            r.value,
-          ]),
+          (this.stmt('SELECT key, value FROM snap.snapshot_info').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
         );
         this.setState('generation', info.generation ?? headers.get('x-generation'));
         this.setState('cursor', info.last_seq ?? headers.get('x-snapshot-seq'));
@@ -570,7 +622,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const changes: PushChange[] = [];
     for (const table of this.tables) {
       const cols = dataColumns(table);
-      const rows = this.db.prepare(`SELECT * FROM ${q(table.name)} WHERE server_seq > ?`).all(restoredSeq) as Row[];
+      const rows = this.stmt(`SELECT * FROM ${q(table.name)} WHERE server_seq > ?`).all(restoredSeq) as Row[];
       for (const row of rows) {
         changes.push({
           table: table.name,
@@ -583,9 +635,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           restore: true,
         });
       }
-      const gone = this.db
-        .prepare('SELECT row_id, seq, deleted_at FROM _sync_tombstones WHERE table_name = ? AND seq > ?')
-        .all(table.name, restoredSeq) as {
+      const gone = this.stmt('SELECT row_id, seq, deleted_at FROM _sync_tombstones WHERE table_name = ? AND seq > ?').all(
+        table.name,
+        restoredSeq,
+      ) as {
         row_id: string;
         deleted_at: string | null;
       }[];
@@ -616,7 +669,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       this.emit('progress', { phase: 'reinitialize', done: Math.min(i + 2000, changes.length), total: changes.length });
     }
     // Local edits not yet pushed go up as ordinary changes, based on what the master now holds.
-    this.applying(() => this.db.prepare('UPDATE _sync_outbox SET base_version = 0').run());
+    this.applying(() => this.stmt('UPDATE _sync_outbox SET base_version = 0').run());
     await this.pushOutbox(syncId, summary);
     summary.pulled += await this.loadSnapshot();
   }
@@ -669,12 +722,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       return { number: issued.number, offline: false };
     } catch (err) {
       if (!(err instanceof SyncError) || (err.code !== 'NETWORK' && err.code !== 'SERVICE_UNAVAILABLE')) throw err;
-      const reserved = this.db
-        .prepare('SELECT number FROM _sync_numbers WHERE kind = ? AND used_at IS NULL ORDER BY number LIMIT 1')
-        .get(kind) as { number: string } | undefined;
+      const reserved = this.stmt('SELECT number FROM _sync_numbers WHERE kind = ? AND used_at IS NULL ORDER BY number LIMIT 1').get(
+        kind,
+      ) as { number: string } | undefined;
       if (!reserved)
         throw new SyncError('OFFLINE_NO_NUMBERS', `The server is unreachable and no ${kind} numbers are reserved on this workstation.`);
-      this.db.prepare('UPDATE _sync_numbers SET used_at = ? WHERE number = ?').run(new Date().toISOString(), reserved.number);
+      this.stmt('UPDATE _sync_numbers SET used_at = ? WHERE number = ?').run(new Date().toISOString(), reserved.number);
       return { number: reserved.number, offline: true };
     }
   }
@@ -684,7 +737,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       count,
       clientId: this.getState('client_id'),
     });
-    const insert = this.db.prepare('INSERT OR IGNORE INTO _sync_numbers (number, kind, reserved_at) VALUES (?, ?, ?)');
+    const insert = this.stmt('INSERT OR IGNORE INTO _sync_numbers (number, kind, reserved_at) VALUES (?, ?, ?)');
     this.db.transaction(() => issued.forEach((n) => insert.run(n.number, kind, n.issuedAt)))();
     return issued.map((n) => n.number);
   }
