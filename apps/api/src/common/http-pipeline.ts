@@ -28,7 +28,14 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * malformed JSON → 400, too large → 413, a body that is not JSON → 415.
  */
 export function jsonBody(maxBytes: number) {
-  const parse = express.json({ limit: maxBytes, strict: false, type: () => true });
+  const parse = express.json({
+    limit: maxBytes,
+    strict: false,
+    type: () => true,
+    verify: (req, _res, buf) => {
+      (req as unknown as AppRequest).rawBody = buf;
+    },
+  });
   return [
     (req: Request, res: Response, next: NextFunction) => {
       const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;

@@ -15,4 +15,6 @@ export interface Principal {
 export interface AppRequest extends Request {
   id: string;
   principal?: Principal;
+  /** The JSON body as it arrived (idempotency hashes it). */
+  rawBody?: Buffer;
 }

@@ -13,6 +13,7 @@ import { CurrentPrincipal, Roles } from '../auth/decorators';
 import type { AppRequest, Principal } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { SettingsService } from '../settings/settings.service';
+import { parsePush } from './push-validation';
 import { SyncService } from './sync.service';
 
 const gzip = promisify(zlib.gzip);
@@ -38,8 +39,8 @@ export class SyncController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Push a batch of upserts and deletes: all or nothing, idempotent by (clientId, batchId), per-row outcome.' })
   @ApiBody({ schema: openApiSchema(PushRequest) })
-  push(@CurrentPrincipal() who: Principal, @Body(new ZodPipe(PushRequest)) body: PushRequest): PushResponse {
-    return this.sync.push(body, who);
+  push(@CurrentPrincipal() who: Principal, @Req() req: AppRequest, @Body() body: unknown): PushResponse {
+    return this.sync.push(parsePush(body), who, req.rawBody);
   }
 
   @Get('pull')

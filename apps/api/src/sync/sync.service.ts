@@ -116,19 +116,21 @@ export class SyncService {
     return new ApiException('REINITIALIZE', message, details);
   }
 
-  push(req: PushRequest, who: Principal): PushResponse {
+  push(req: PushRequest, who: Principal, rawBody?: Buffer): PushResponse {
     const syncId = req.syncId;
     const started = Date.now();
     try {
-      const response = this.pushInner(req, who);
-      this.log.recordPush({
-        user: who.username,
-        clientId: req.clientId,
-        syncId,
-        pushed: req.changes.length,
-        conflicts: response.conflicts,
-        startedAt: started,
-      });
+      // The sync_log row is written inside the push's own transaction: one commit, one fsync.
+      const response = this.pushInner(req, who, rawBody, (r) =>
+        this.log.recordPush({
+          user: who.username,
+          clientId: req.clientId,
+          syncId,
+          pushed: req.changes.length,
+          conflicts: r.conflicts,
+          startedAt: started,
+        }),
+      );
       if (!response.replayed && response.results.some((r) => r.outcome !== 'unchanged' && r.outcome !== 'conflict_lost')) {
         this.events.changesAvailable(this.store.generation, response.lastSeq);
       }
@@ -139,7 +141,7 @@ export class SyncService {
     }
   }
 
-  private pushInner(req: PushRequest, who: Principal): PushResponse {
+  private pushInner(req: PushRequest, who: Principal, rawBody: Buffer | undefined, beforeCommit: (r: PushResponse) => void): PushResponse {
     const generation = this.store.generation;
     if (req.generation !== generation) {
       throw this.reinitialize(
@@ -147,7 +149,10 @@ export class SyncService {
         `This workstation holds generation ${req.generation} but the master is now generation ${generation} (it was restored); re-initialise: push what the master lacks, then pull everything.`,
       );
     }
-    const hash = createHash('sha256').update(JSON.stringify(req)).digest('hex');
+    // The bytes as sent: a retry of the same batch sends the same bytes.
+    const hash = createHash('sha256')
+      .update(rawBody ?? JSON.stringify(req))
+      .digest('hex');
     const previous = this.stmt('SELECT request_hash, response, user FROM sync_batches WHERE client_id = ? AND batch_id = ?').get(
       req.clientId,
       req.batchId,
@@ -195,6 +200,7 @@ export class SyncService {
         who.username,
         sqlTime(now),
       );
+      beforeCommit(response);
       return response;
     });
   }
@@ -386,10 +392,20 @@ export class SyncService {
     return { table, id: row.id as string, outcome, version: row.server_seq as number, deleted: row.deleted === 1, row: { ...row } };
   }
 
+  private readonly inserts = new Map<string, Database.Statement>();
+
   private insertRow(spec: TableSpec, id: string, values: Record<string, StoredValue>, sync: Record<string, StoredValue>): void {
-    const cols = ['id', ...Object.keys(values), ...Object.keys(sync)];
-    const sql = `INSERT INTO "${spec.name}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`;
-    this.stmt(sql).run(id, ...Object.values(values), ...Object.values(sync));
+    const dataCols = Object.keys(values);
+    const key = `${spec.name}\u0000${dataCols.join(',')}`;
+    let st = this.inserts.get(key);
+    if (!st) {
+      const cols = ['id', ...dataCols, ...Object.keys(sync)];
+      st = this.db.prepare(
+        `INSERT INTO "${spec.name}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+      );
+      this.inserts.set(key, st);
+    }
+    st.run(id, ...Object.values(values), ...Object.values(sync));
   }
 
   private updateRow(
@@ -517,7 +533,7 @@ export class SyncService {
             id: r.id as string,
             seq: r.server_seq as number,
             deleted: r.deleted === 1,
-            values: r.deleted === 1 ? { ...r } : { ...r },
+            values: r,
           });
         }
       }

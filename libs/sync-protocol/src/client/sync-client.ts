@@ -25,6 +25,11 @@ import { dataColumns, installLocalSchema, quoteIdent as q } from './local-schema
 
 const gunzip = promisify(zlib.gunzip);
 
+/** A request body already serialised (a pending batch is kept as exactly the text that is sent). */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
 export class SyncError extends Error {
   constructor(
     readonly code: string,
@@ -154,6 +159,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const db = new Database(params.file);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
     const client = new SyncClient(db, params.file, params);
     try {
       client.setState('server', params.server.replace(/\/$/, ''));
@@ -179,6 +185,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (!fs.existsSync(file)) throw new SyncError('NOT_INITIALISED', `${file} does not exist; run init first.`);
     const db = new Database(file);
     db.pragma('busy_timeout = 5000');
+    // The SDK's own commits (outbox bookkeeping, pulled pages) need no fsync each: after a power
+    // cut the worst case is a batch sent again (the server replays it by batch id) or a page pulled
+    // again. The desktop app's writes keep its own connection's setting.
+    db.pragma('synchronous = NORMAL');
     const client = new SyncClient(db, file, opts);
     if (!client.getState('server')) {
       db.close();
@@ -277,7 +287,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
             Accept: raw ? 'application/gzip' : 'application/json',
             ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
           },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          body: body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body),
           signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (err) {
@@ -419,9 +429,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         changes.push({ table: table.name, op: 'delete', id: first.row_id, baseVersion: first.base_version, updatedAt });
         continue;
       }
-      const row = this.stmt(`SELECT * FROM ${q(table.name)} WHERE id = ?`).get(first.row_id) as Row | undefined;
+      const row = this.rowStatement(table).get(first.row_id) as Row | undefined;
       if (!row) continue;
-      const cols = dataColumns(table);
+      const cols = this.dataColumnNames(table);
       const everything = group.some((e) => e.op === 'insert' || e.op === 'delete');
       const changed = everything ? cols : [...new Set(group.flatMap((e) => e.changed.split(',').filter(Boolean)))];
       changes.push({
@@ -450,15 +460,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private async pushOutbox(syncId: string, summary: SyncSummary): Promise<void> {
     const limit = 2000;
     for (;;) {
-      let pending = this.getState('pending_batch') ? (JSON.parse(this.getState('pending_batch')!) as PendingBatch) : null;
+      const stored = this.getState('pending_batch');
+      let pending = stored ? (JSON.parse(stored) as PendingBatch) : null;
+      let bodyText = stored ? JSON.stringify(pending!.body) : '';
       if (!pending) {
         pending = this.nextBatch(limit);
         if (!pending) return;
         pending.body.syncId = syncId;
         // Kept in the file before sending: a retry after a lost answer resends the same batch.
-        this.setState('pending_batch', JSON.stringify(pending));
+        bodyText = JSON.stringify(pending.body);
+        this.setState('pending_batch', `{"rows":${JSON.stringify(pending.rows)},"body":${bodyText}}`);
       }
-      const answer = pending.body.changes.length > 0 ? await this.request<PushResponse>('POST', '/api/v1/sync/push', pending.body) : null;
+      const answer =
+        pending.body.changes.length > 0 ? await this.request<PushResponse>('POST', '/api/v1/sync/push', new RawJson(bodyText)) : null;
       this.applyPushAnswer(pending, answer);
       summary.pushed += pending.body.changes.length;
       summary.conflicts += answer?.conflicts ?? 0;
@@ -489,16 +503,32 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
    * kept (they go up at the next push, based on this version); a server delete of a row with
    * local changes waits for that push, where the server records the conflict.
    */
-  private applyRow(table: TableInfo, values: Row, seq: number, deleted: boolean, skipUpTo = 0): void {
+  private quickApplyFlags(): { noPending: boolean; noTombstones: boolean } {
+    return {
+      noPending: !this.stmt('SELECT 1 FROM _sync_outbox LIMIT 1').get(),
+      noTombstones: !this.stmt('SELECT 1 FROM _sync_tombstones LIMIT 1').get(),
+    };
+  }
+
+  private applyRow(
+    table: TableInfo,
+    values: Row,
+    seq: number,
+    deleted: boolean,
+    skipUpTo = 0,
+    quick: { noPending: boolean; noTombstones: boolean } = { noPending: false, noTombstones: false },
+  ): void {
     const id = values.id as string;
-    const pending = this.stmt('SELECT op, changed FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq > ?').all(
-      table.name,
-      id,
-      skipUpTo,
-    ) as {
-      op: string;
-      changed: string;
-    }[];
+    const pending = quick.noPending
+      ? []
+      : (this.stmt('SELECT op, changed FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq > ?').all(
+          table.name,
+          id,
+          skipUpTo,
+        ) as {
+          op: string;
+          changed: string;
+        }[]);
     if (deleted) {
       if (pending.length > 0) return;
       this.stmt(`DELETE FROM ${q(table.name)} WHERE id = ?`).run(id);
@@ -518,7 +548,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           );
     const cols = this.columnNames(table);
     this.upsertStatement(table, keep).run(...cols.map((c) => (c === 'server_seq' ? seq : (values[c] ?? null))));
-    this.stmt('DELETE FROM _sync_tombstones WHERE table_name = ? AND row_id = ?').run(table.name, id);
+    if (!quick.noTombstones) this.stmt('DELETE FROM _sync_tombstones WHERE table_name = ? AND row_id = ?').run(table.name, id);
     if (pending.length > 0) {
       this.stmt('UPDATE _sync_outbox SET base_version = ? WHERE table_name = ? AND row_id = ? AND seq > ?').run(
         seq,
@@ -530,6 +560,26 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private readonly columnCache = new Map<string, string[]>();
+  private readonly dataColumnCache = new Map<string, string[]>();
+  private readonly rowStatements = new Map<string, Database.Statement>();
+
+  private dataColumnNames(table: TableInfo): string[] {
+    let cols = this.dataColumnCache.get(table.name);
+    if (!cols) {
+      cols = dataColumns(table);
+      this.dataColumnCache.set(table.name, cols);
+    }
+    return cols;
+  }
+
+  private rowStatement(table: TableInfo): Database.Statement {
+    let st = this.rowStatements.get(table.name);
+    if (!st) {
+      st = this.db.prepare(`SELECT * FROM ${q(table.name)} WHERE id = ?`);
+      this.rowStatements.set(table.name, st);
+    }
+    return st;
+  }
 
   private columnNames(table: TableInfo): string[] {
     let cols = this.columnCache.get(table.name);
@@ -569,7 +619,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       });
       const page = await this.request<PullResponse>('GET', `/api/v1/sync/pull?${query}`);
       this.applying(() => {
-        for (const change of page.changes) this.applyRow(this.table(change.table), change.values, change.seq, change.deleted);
+        // Asked once per page: with nothing pending and no tombstones, rows are written straight.
+        const quick = this.quickApplyFlags();
+        for (const change of page.changes) this.applyRow(this.table(change.table), change.values, change.seq, change.deleted, 0, quick);
         this.setState('cursor', String(page.cursor));
       });
       summary.pulled += page.changes.length;
