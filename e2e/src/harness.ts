@@ -94,11 +94,18 @@ export async function adminSession(url: string): Promise<(method: string, p: str
     .map((c) => c.split(';')[0])
     .join('; ');
   const { csrfToken } = (await login.json()) as { csrfToken: string };
-  return (method, p, body) =>
+  const once = (method: string, p: string, body?: unknown) =>
     fetch(`${url}${p}`, {
       method,
       headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  // A pooled socket the server closed while this process was blocked on a child is retried once:
+  // the request never reached the server.
+  return (method, p, body) =>
+    once(method, p, body).catch((err: { cause?: { code?: string } }) => {
+      if (err.cause?.code === 'UND_ERR_SOCKET') return once(method, p, body);
+      throw err;
     });
 }
 

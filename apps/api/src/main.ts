@@ -60,6 +60,10 @@ async function main(): Promise<void> {
       );
     });
   }
+  // Idle keep-alive connections stay open longer than clients' pools keep them (Node's 5 s default
+  // races with them: a request sent on a socket the server just closed fails).
+  app.getHttpServer().keepAliveTimeout = 65_000;
+  app.getHttpServer().headersTimeout = 66_000;
   try {
     await app.listen(config.port, config.host);
   } catch (err) {

@@ -174,11 +174,12 @@ export class SyncService {
     const corrected = skewMs > this.config.clockSkewToleranceMs;
     const prepared = this.prepare(req, now, corrected ? skewMs : 0);
 
+    const synced = sqlTime(now);
     return this.sequenced((): PushResponse => {
       let conflicts = 0;
       const results: PushResult[] = [];
       for (const p of prepared) {
-        const result = this.applyChange(p, req, who, now);
+        const result = this.applyChange(p, req, who, now, synced);
         if (result.conflictId !== undefined) conflicts++;
         results.push(result);
       }
@@ -208,6 +209,8 @@ export class SyncService {
   /** Validates the whole batch before anything is written. */
   private prepare(req: PushRequest, now: Date, skewMs: number): PreparedChange[] {
     const seen = new Set<string>();
+    // Workstation times repeat within a batch (one transaction, one millisecond): parsed once each.
+    const times = new Map<string, string>();
     return req.changes.map((change, i) => {
       const where = `changes[${i}]`;
       const spec = tableSpec(change.table, where);
@@ -218,11 +221,15 @@ export class SyncService {
           `${where}: ${change.table} ${change.id} appears twice in this batch; send one change per row.`,
         );
       seen.add(key);
-      const t = parseClientTime(change.updatedAt);
-      if (!t) throw new ApiException('VALIDATION_FAILED', `${where}: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`);
-      // A clock that runs ahead is corrected by the skew measured on this request, then
-      // clamped to the server's now: a future time can never beat a later real edit.
-      const time = sqlTime(new Date(Math.min(t.getTime() - skewMs, now.getTime())));
+      let time = times.get(change.updatedAt);
+      if (time === undefined) {
+        const t = parseClientTime(change.updatedAt);
+        if (!t) throw new ApiException('VALIDATION_FAILED', `${where}: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`);
+        // A clock that runs ahead is corrected by the skew measured on this request, then
+        // clamped to the server's now: a future time can never beat a later real edit.
+        time = sqlTime(new Date(Math.min(t.getTime() - skewMs, now.getTime())));
+        times.set(change.updatedAt, time);
+      }
       const values: Record<string, StoredValue> = {};
       if (change.op === 'upsert') {
         if (!change.values) throw new ApiException('VALIDATION_FAILED', `${where}: an upsert needs values.`);
@@ -275,11 +282,10 @@ export class SyncService {
     return { base_seq: m.base_seq, base_time: m.base_time, field_seqs: JSON.parse(m.field_seqs), field_times: JSON.parse(m.field_times) };
   }
 
-  private applyChange(p: PreparedChange, req: PushRequest, who: Principal, now: Date): PushResult {
+  private applyChange(p: PreparedChange, req: PushRequest, who: Principal, now: Date, synced: string): PushResult {
     const { change, spec } = p;
     const table = spec.name;
     const row = this.getRow(table, change.id);
-    const synced = sqlTime(now);
 
     if (!row) {
       if (change.op === 'delete') return { table, id: change.id, outcome: 'unchanged', version: 0, deleted: true, row: null };

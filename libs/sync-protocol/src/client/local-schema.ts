@@ -26,6 +26,8 @@ CREATE INDEX IF NOT EXISTS _sync_outbox_row ON _sync_outbox(table_name, row_id);
 CREATE TABLE IF NOT EXISTS _sync_tombstones (
   table_name TEXT NOT NULL, row_id TEXT NOT NULL, seq INTEGER NOT NULL, deleted_at TEXT,
   PRIMARY KEY (table_name, row_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _sync_pending (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT NOT NULL UNIQUE, rows TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS _sync_numbers (number TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, reserved_at TEXT NOT NULL, used_at TEXT);
 `;
 

@@ -21,7 +21,7 @@ import {
   type TableInfo,
   type WireValue,
 } from '../sync';
-import { dataColumns, installLocalSchema, quoteIdent as q } from './local-schema';
+import { SDK_TABLES, dataColumns, installLocalSchema, quoteIdent as q } from './local-schema';
 
 const gunzip = promisify(zlib.gunzip);
 
@@ -120,7 +120,6 @@ type StateKey =
   | 'last_error'
   | 'interval_minutes'
   | 'tables'
-  | 'pending_batch'
   | 'applying';
 
 /**
@@ -194,6 +193,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       db.close();
       throw new SyncError('NOT_INITIALISED', `${file} is not a CACPQ workstation file; run init first.`);
     }
+    db.exec(SDK_TABLES);
     return client;
   }
 
@@ -403,10 +403,16 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.setState('last_error', error);
   }
 
-  private nextBatch(limit: number): PendingBatch | null {
-    // The oldest entries, in order: a row's later edits past the cut go in the next batch, based on
-    // the version the server gives this one (the values sent are always the row as it is now).
-    const entries = this.stmt('SELECT * FROM _sync_outbox ORDER BY seq LIMIT ?').all(limit) as OutboxEntry[];
+  /**
+   * The next batch: the oldest outbox entries after `afterSeq`, in order. A row's later edits past
+   * the cut go in a later batch, based on the version the server gives this one (the values sent
+   * are always the row as it is now). The batch stops before any row of the batch still in flight,
+   * so two batches on the wire never touch the same row.
+   */
+  private nextBatch(limit: number, afterSeq = 0, inFlight: ReadonlySet<string> = new Set()): PendingBatch | null {
+    const all = this.stmt('SELECT * FROM _sync_outbox WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as OutboxEntry[];
+    const blockedAt = all.findIndex((e) => inFlight.has(`${e.table_name}\u0000${e.row_id}`));
+    const entries = blockedAt < 0 ? all : all.slice(0, blockedAt);
     if (entries.length === 0) return null;
     const groups = new Map<string, OutboxEntry[]>();
     for (const e of entries) {
@@ -457,27 +463,59 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     };
   }
 
+  /**
+   * Uploads the outbox. Batches whose answers never came (a crash, a cut connection) are resent
+   * first, byte for byte, so the server replays them. Then the next batch is built and sent while
+   * the previous one is still on the wire; answers are applied in order.
+   */
   private async pushOutbox(syncId: string, summary: SyncSummary): Promise<void> {
     const limit = 2000;
-    for (;;) {
-      const stored = this.getState('pending_batch');
-      let pending = stored ? (JSON.parse(stored) as PendingBatch) : null;
-      let bodyText = stored ? JSON.stringify(pending!.body) : '';
-      if (!pending) {
-        pending = this.nextBatch(limit);
-        if (!pending) return;
-        pending.body.syncId = syncId;
-        // Kept in the file before sending: a retry after a lost answer resends the same batch.
-        bodyText = JSON.stringify(pending.body);
-        this.setState('pending_batch', `{"rows":${JSON.stringify(pending.rows)},"body":${bodyText}}`);
-      }
-      const answer =
-        pending.body.changes.length > 0 ? await this.request<PushResponse>('POST', '/api/v1/sync/push', new RawJson(bodyText)) : null;
-      this.applyPushAnswer(pending, answer);
-      summary.pushed += pending.body.changes.length;
+    const account = (batch: PendingBatch, answer: PushResponse | null) => {
+      this.applyPushAnswer(batch, answer);
+      summary.pushed += batch.body.changes.length;
       summary.conflicts += answer?.conflicts ?? 0;
       summary.clockCorrected ||= answer?.clockCorrected ?? false;
       this.emit('progress', { phase: 'push', done: summary.pushed });
+    };
+    const send = (batch: PendingBatch, bodyText: string) =>
+      batch.body.changes.length > 0
+        ? this.request<PushResponse>('POST', '/api/v1/sync/push', new RawJson(bodyText))
+        : Promise.resolve(null);
+
+    const unanswered = this.stmt('SELECT batch_id, rows, body FROM _sync_pending ORDER BY seq').all() as {
+      batch_id: string;
+      rows: string;
+      body: string;
+    }[];
+    for (const p of unanswered) {
+      const batch: PendingBatch = { rows: JSON.parse(p.rows) as PendingBatch['rows'], body: JSON.parse(p.body) as PushRequest };
+      account(batch, await send(batch, p.body));
+    }
+
+    let inFlight: { batch: PendingBatch; answer: Promise<PushResponse | null> } | null = null;
+    for (;;) {
+      const rowsInFlight = new Set(inFlight ? inFlight.batch.rows.map((r) => `${r.table}\u0000${r.id}`) : []);
+      const afterSeq = inFlight ? Math.max(0, ...inFlight.batch.rows.map((r) => r.maxSeq)) : 0;
+      const next = this.nextBatch(limit, afterSeq, rowsInFlight);
+      if (!next) {
+        if (!inFlight) return;
+        // Nothing more can go until the batch on the wire is answered.
+        account(inFlight.batch, await inFlight.answer);
+        inFlight = null;
+        continue;
+      }
+      next.body.syncId = syncId;
+      const bodyText = JSON.stringify(next.body);
+      // Kept in the file before sending: a retry after a lost answer resends the same bytes.
+      this.stmt('INSERT INTO _sync_pending (batch_id, rows, body) VALUES (?, ?, ?)').run(
+        next.body.batchId,
+        JSON.stringify(next.rows),
+        bodyText,
+      );
+      const answer = send(next, bodyText);
+      answer.catch(() => undefined); // awaited below, in order; this only keeps an early failure from going unhandled
+      if (inFlight) account(inFlight.batch, await inFlight.answer);
+      inFlight = { batch: next, answer };
     }
   }
 
@@ -494,7 +532,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       }
       // The batch holds every entry up to its highest sequence, so one range delete clears it.
       this.stmt('DELETE FROM _sync_outbox WHERE seq <= ?').run(Math.max(0, ...batch.rows.map((r) => r.maxSeq)));
-      this.stmt(`DELETE FROM _sync_state WHERE key = 'pending_batch'`).run();
+      this.stmt('DELETE FROM _sync_pending WHERE batch_id = ?').run(batch.body.batchId);
     });
   }
 
@@ -669,7 +707,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private async reinitialize(details: ReinitializeDetails, syncId: string, summary: SyncSummary): Promise<void> {
     this.emit('status', 'reinitializing');
     summary.reinitialized = true;
-    this.setState('pending_batch', null);
+    this.stmt('DELETE FROM _sync_pending').run();
     const restoredSeq = details.reason === 'generation' ? details.restoredSeq : Number.MAX_SAFE_INTEGER;
     const changes: PushChange[] = [];
     for (const table of this.tables) {
