@@ -164,11 +164,23 @@ describe('sync between a real server process and workstation processes', () => {
     expect(c).toMatchObject({ winner: 'server', columns: ['city'], clientVersion: { city: 'fast clock city' } });
   });
 
-  it('applies a push once when its answer is lost and the workstation sends it again', async () => {
-    // A loopback proxy that lets the first push reach the server, then cuts the connection before the answer.
+  it('applies a push once when its answer is lost, and waits as told by a 503 Retry-After', async () => {
+    // A loopback proxy that answers the first sync/info with 503 and Retry-After: 1, and lets the
+    // first push reach the server but cuts the connection before the answer.
     let dropped = 0;
+    let refused = 0;
+    let refusedAt = 0;
+    let retriedAt = 0;
     const target = new URL(server.url);
     const proxy = http.createServer((req, res) => {
+      if (req.url === '/api/v1/sync/info' && dropped === 0 && refused === 0 && req.headers['authorization']?.includes(flakyToken)) {
+        refused++;
+        refusedAt = Date.now();
+        res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+        res.end(JSON.stringify({ statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: 'Maintenance in progress.' }));
+        return;
+      }
+      if (req.url === '/api/v1/sync/info' && refused === 1 && retriedAt === 0) retriedAt = Date.now();
       const upstream = http.request(
         { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
         (up) => {
@@ -184,16 +196,20 @@ describe('sync between a real server process and workstation processes', () => {
       );
       req.pipe(upstream);
     });
+    let flakyToken = 'not yet';
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    flakyToken = await token('u7', 'ws-flaky');
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     try {
-      const w = await Workstation.initAsync('ws-flaky', dir, proxyUrl, await token('u7', 'ws-flaky'));
+      const w = await Workstation.initAsync('ws-flaky', dir, proxyUrl, flakyToken);
       w.sql(
         `INSERT INTO manual_quotes (id, quoteNumber, customer, amount) VALUES ('once-1', 'MQ-ONCE', 'Flaky Link Inc', 10), ('once-2', 'MQ-TWICE', 'Flaky Link Inc', 20);`,
       );
       const before = ((await (await call('GET', '/api/v1/sync/info')).json()) as { lastSeq: number }).lastSeq;
       const line = await w.syncAsync();
       expect(dropped).toBe(1);
+      expect(refused).toBe(1);
+      expect(retriedAt - refusedAt).toBeGreaterThanOrEqual(950);
       expect(line).toMatch(/^synced: pushed 2/);
       const after = ((await (await call('GET', '/api/v1/sync/info')).json()) as { lastSeq: number }).lastSeq;
       expect(after - before).toBe(2); // two rows, one version each: nothing applied twice

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { MasterStore } from '@cacpq/db';
 import type { Response } from 'express';
 import * as fs from 'node:fs';
@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { SyncLogService } from './sync-log.service';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { PullQuery, PushRequest, SyncSettings, type PullResponse, type PushResponse, type SyncInfoResponse } from '@cacpq/sync-protocol';
+import { PullQuery, PushRequest, SyncSettings, type PullResponse, type SyncInfoResponse } from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
 import { CurrentPrincipal, Roles } from '../auth/decorators';
 import type { AppRequest, Principal } from '../common/request-context';
@@ -39,8 +39,10 @@ export class SyncController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Push a batch of upserts and deletes: all or nothing, idempotent by (clientId, batchId), per-row outcome.' })
   @ApiBody({ schema: openApiSchema(PushRequest) })
-  push(@CurrentPrincipal() who: Principal, @Req() req: AppRequest, @Body() body: unknown): PushResponse {
-    return this.sync.push(parsePush(body), who, req.rawBody);
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  push(@CurrentPrincipal() who: Principal, @Req() req: AppRequest, @Body() body: unknown): string {
+    // The answer's JSON text, as kept for replays: a PushResponse.
+    return this.sync.push(parsePush(body), who, req.rawBody).json;
   }
 
   @Get('pull')

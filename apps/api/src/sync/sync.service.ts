@@ -116,12 +116,13 @@ export class SyncService {
     return new ApiException('REINITIALIZE', message, details);
   }
 
-  push(req: PushRequest, who: Principal, rawBody?: Buffer): PushResponse {
+  /** A push; the answer comes back as the JSON text that is also kept for replays (serialised once). */
+  push(req: PushRequest, who: Principal, rawBody?: Buffer): { response: PushResponse; json: string } {
     const syncId = req.syncId;
     const started = Date.now();
     try {
       // The sync_log row is written inside the push's own transaction: one commit, one fsync.
-      const response = this.pushInner(req, who, rawBody, (r) =>
+      const answer = this.pushInner(req, who, rawBody, (r) =>
         this.log.recordPush({
           user: who.username,
           clientId: req.clientId,
@@ -131,17 +132,23 @@ export class SyncService {
           startedAt: started,
         }),
       );
+      const { response } = answer;
       if (!response.replayed && response.results.some((r) => r.outcome !== 'unchanged' && r.outcome !== 'conflict_lost')) {
         this.events.changesAvailable(this.store.generation, response.lastSeq);
       }
-      return response;
+      return answer;
     } catch (err) {
       this.log.recordError({ user: who.username, clientId: req.clientId, syncId, startedAt: started, error: err });
       throw err;
     }
   }
 
-  private pushInner(req: PushRequest, who: Principal, rawBody: Buffer | undefined, beforeCommit: (r: PushResponse) => void): PushResponse {
+  private pushInner(
+    req: PushRequest,
+    who: Principal,
+    rawBody: Buffer | undefined,
+    beforeCommit: (r: PushResponse) => void,
+  ): { response: PushResponse; json: string } {
     const generation = this.store.generation;
     if (req.generation !== generation) {
       throw this.reinitialize(
@@ -164,7 +171,8 @@ export class SyncService {
           `Batch ${req.batchId} of client ${req.clientId} was already pushed with other contents; use a new batch id.`,
         );
       }
-      return { ...(JSON.parse(previous.response) as PushResponse), replayed: true };
+      const json = previous.response.replace(/"replayed":false\}$/, '"replayed":true}');
+      return { response: JSON.parse(json) as PushResponse, json };
     }
 
     const now = new Date();
@@ -175,7 +183,7 @@ export class SyncService {
     const prepared = this.prepare(req, now, corrected ? skewMs : 0);
 
     const synced = sqlTime(now);
-    return this.sequenced((): PushResponse => {
+    return this.sequenced((): { response: PushResponse; json: string } => {
       let conflicts = 0;
       const results: PushResult[] = [];
       for (const p of prepared) {
@@ -193,16 +201,17 @@ export class SyncService {
         clockCorrected: corrected,
         replayed: false,
       };
+      const json = JSON.stringify(response);
       this.stmt('INSERT INTO sync_batches (client_id, batch_id, request_hash, response, user, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
         req.clientId,
         req.batchId,
         hash,
-        JSON.stringify(response),
+        json,
         who.username,
         sqlTime(now),
       );
       beforeCommit(response);
-      return response;
+      return { response, json };
     });
   }
 

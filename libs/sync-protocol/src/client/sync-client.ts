@@ -644,18 +644,29 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     return st;
   }
 
+  /**
+   * Downloads changes page by page up to the bound the server fixed on the first page. The next
+   * page is asked for while this one is written; the cursor moves in the same transaction as the
+   * rows it covers, so an interrupted pull resumes exactly where it stopped.
+   */
   private async pullChanges(syncId: string, summary: SyncSummary): Promise<void> {
-    let until: number | undefined;
-    for (;;) {
+    const fetchPage = (cursor: number, until: number | undefined) => {
       const query = new URLSearchParams({
         generation: this.getState('generation')!,
         clientId: this.getState('client_id')!,
-        cursor: this.getState('cursor') ?? '0',
+        cursor: String(cursor),
         limit: '5000',
         syncId,
         ...(until !== undefined ? { until: String(until) } : {}),
       });
-      const page = await this.request<PullResponse>('GET', `/api/v1/sync/pull?${query}`);
+      const page = this.request<PullResponse>('GET', `/api/v1/sync/pull?${query}`);
+      page.catch(() => undefined); // awaited in order below
+      return page;
+    };
+    let next = fetchPage(Number(this.getState('cursor') ?? 0), undefined);
+    for (;;) {
+      const page = await next;
+      if (page.hasMore) next = fetchPage(page.cursor, page.until);
       this.applying(() => {
         // Asked once per page: with nothing pending and no tombstones, rows are written straight.
         const quick = this.quickApplyFlags();
@@ -664,7 +675,6 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       });
       summary.pulled += page.changes.length;
       this.emit('progress', { phase: 'pull', done: summary.pulled });
-      until = page.until;
       if (!page.hasMore) return;
     }
   }
