@@ -71,7 +71,9 @@ export function installLocalSchema(db: Database.Database, tables: TableInfo[]): 
   for (const table of tables) {
     const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table.name);
     if (!exists) db.exec(table.ddl);
-    for (const index of table.indexes) db.exec(index);
+    // The master's indexes, but not the pull cursor's (server_seq): only the server pulls by it,
+    // and every local write would pay to keep it.
+    for (const index of table.indexes) if (!/_server_seq ON /.test(index)) db.exec(index);
     db.exec(triggerSql(table));
   }
 }

@@ -444,9 +444,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         table: table.name,
         op: 'upsert',
         id: first.row_id,
-        baseVersion: everything && first.op === 'insert' ? first.base_version : first.base_version,
+        baseVersion: first.base_version,
         updatedAt,
-        values: Object.fromEntries(cols.map((c) => [c, row[c] ?? null])),
+        values: row,
         changed,
       });
     }
@@ -613,7 +613,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private rowStatement(table: TableInfo): Database.Statement {
     let st = this.rowStatements.get(table.name);
     if (!st) {
-      st = this.db.prepare(`SELECT * FROM ${q(table.name)} WHERE id = ?`);
+      // Exactly the data columns: the row read is the `values` object sent.
+      st = this.db.prepare(`SELECT ${this.dataColumnNames(table).map(q).join(', ')} FROM ${q(table.name)} WHERE id = ?`);
       this.rowStatements.set(table.name, st);
     }
     return st;
