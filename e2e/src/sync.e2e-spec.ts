@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { freePort } from './browser';
 import { ROOT, adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
+import { SyncClient } from '@cacpq/sync-protocol';
 import { Workstation, readTables } from './workstations';
 
 const TABLES = ['customers', 'components', 'sub_assemblies', 'product_templates', 'projects', 'quotes', 'manual_quotes'];
@@ -145,6 +146,37 @@ describe('sync between a real server process and workstation processes', () => {
     expect(c.sql('SELECT COUNT(*) FROM _sync_outbox;')).toBe('0');
     const conflict = (await conflicts()).find((x) => x.rowId === id)!;
     expect(conflict).toMatchObject({ kind: 'update-vs-delete', winner: 'server', clientVersion: { notes: 'edited while offline' } });
+  });
+
+  it('keeps an edit made while a pull is running from silently overwriting a later edit elsewhere', async () => {
+    // ws-b edits a field while its pull is in flight; ws-a edits the same field later and pushes
+    // first. ws-b's earlier edit must not win silently: the later one holds, the other is recorded.
+    const a = await workstation('ws-race-a', 'u18');
+    const b = await workstation('ws-race-b', 'u19');
+    const id = a.sql('SELECT id FROM components ORDER BY id DESC LIMIT 1;');
+    let hooked = false;
+    const hook: typeof fetch = async (url, init) => {
+      if (!hooked && String(url).includes('/sync/pull')) {
+        hooked = true;
+        b.sql(`UPDATE components SET description = 'b-earlier-edit' WHERE id = '${id}';`);
+        await new Promise((r) => setTimeout(r, 50));
+        a.sql(`UPDATE components SET description = 'a-later-edit' WHERE id = '${id}';`);
+        a.sync();
+      }
+      return fetch(url, init);
+    };
+    const client = SyncClient.open(b.file, { fetch: hook });
+    try {
+      await client.syncNow();
+      await client.syncNow();
+    } finally {
+      await client.close();
+    }
+    a.sync();
+    expect(a.sql(`SELECT description FROM components WHERE id = '${id}';`)).toBe('a-later-edit');
+    expect(b.sql(`SELECT description FROM components WHERE id = '${id}';`)).toBe('a-later-edit');
+    const c = (await conflicts()).find((x) => x.rowId === id)!;
+    expect(c).toMatchObject({ winner: 'server', columns: ['description'], clientVersion: { description: 'b-earlier-edit' } });
   });
 
   it('does not let a workstation whose clock runs 3 hours ahead beat a later real edit', async () => {

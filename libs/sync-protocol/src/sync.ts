@@ -70,6 +70,12 @@ export const PushChange = z.strictObject({
   values: z.record(z.string(), WireValue).optional(),
   /** Upserts: which data columns this change touched; absent = all given in `values`. */
   changed: z.array(z.string().max(64)).max(200).optional(),
+  /**
+   * Upserts of rows the workstation had from the server: each changed column's value before its
+   * edit. A column whose master value is no longer this was changed by someone else meanwhile:
+   * the server judges it as a conflict, whatever the version numbers say.
+   */
+  base: z.record(z.string(), WireValue).optional(),
   /** After a re-initialisation: the master lost this version in a restore; apply it by time. */
   restore: z.boolean().optional(),
 });

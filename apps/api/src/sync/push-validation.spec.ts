@@ -29,6 +29,8 @@ describe('parsePush (fast path agrees with the contract)', () => {
     ['changed not a list', { ...good, changed: 'name' }],
     ['a short updatedAt', { ...good, updatedAt: '2026' }],
     ['restore not boolean', { ...good, restore: 'yes' }],
+    ['base values', { ...good, base: { name: 'before', listPrice: 1 } }],
+    ['an object in base', { ...good, base: { name: { a: 1 } } }],
     ['null', null],
     ['a string', 'components'],
   ])('%s: accepted exactly when the contract accepts it', (_label, change) => {

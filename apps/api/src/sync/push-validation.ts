@@ -7,7 +7,7 @@ const Envelope = PushRequest.extend({
   changes: z.array(z.unknown()).max(SYNC_LIMITS.maxPushRows, `may hold at most ${SYNC_LIMITS.maxPushRows} rows; split the batch`),
 });
 
-const CHANGE_KEYS = new Set(['table', 'op', 'id', 'baseVersion', 'updatedAt', 'values', 'changed', 'restore']);
+const CHANGE_KEYS = new Set(['table', 'op', 'id', 'baseVersion', 'updatedAt', 'values', 'changed', 'base', 'restore']);
 
 /**
  * Validates a push. The envelope goes through the contract's zod schema; each change through a
@@ -46,9 +46,10 @@ function looksValid(c: unknown): c is PushChange {
   if (typeof o.baseVersion !== 'number' || !Number.isSafeInteger(o.baseVersion) || o.baseVersion < 0) return false;
   if (typeof o.updatedAt !== 'string' || o.updatedAt.length < 10 || o.updatedAt.length > 40) return false;
   if (o.restore !== undefined && typeof o.restore !== 'boolean') return false;
-  if (o.values !== undefined) {
-    if (typeof o.values !== 'object' || o.values === null || Array.isArray(o.values)) return false;
-    const values = o.values as Record<string, unknown>;
+  for (const field of [o.values, o.base]) {
+    if (field === undefined) continue;
+    if (typeof field !== 'object' || field === null || Array.isArray(field)) return false;
+    const values = field as Record<string, unknown>;
     for (const k in values) {
       const v = values[k];
       if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return false;

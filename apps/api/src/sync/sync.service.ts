@@ -39,6 +39,8 @@ interface PreparedChange {
   where: string;
   values: Record<string, StoredValue>;
   changed: string[];
+  /** Each changed column's value before the workstation's edit, when it sent them. */
+  base: Record<string, StoredValue> | null;
   time: string;
 }
 
@@ -250,7 +252,12 @@ export class SyncService {
       for (const c of changed) {
         if (!(c in values)) throw new ApiException('VALIDATION_FAILED', `${where}: changed names "${c}", which is not in values.`);
       }
-      return { change, spec, where, values, changed, time };
+      let base: Record<string, StoredValue> | null = null;
+      if (change.base) {
+        base = {};
+        for (const [column, value] of Object.entries(change.base)) base[column] = toStored(spec, column, value, `${where}.base`);
+      }
+      return { change, spec, where, values, changed, base, time };
     });
   }
 
@@ -327,15 +334,20 @@ export class SyncService {
         this.markDeleted(table, change.id, p.time, who.username, synced, seq);
         return { table, id: change.id, outcome: 'applied', version: seq, deleted: true };
       }
-      // Not concurrent: the workstation saw the latest version (a re-creation after a delete included).
-      const seq = this.nextSeq();
-      const columns = deleted ? Object.keys(p.values) : p.changed;
-      this.updateRow(spec, row, meta, columns, p.values, p.time, who.username, synced, seq, 0);
-      return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
+      // Not concurrent: the workstation saw the latest version (a re-creation after a delete included),
+      // and, when it says what each column held before its edit, the master still holds just that.
+      const moved =
+        !deleted && p.base !== null && p.changed.some((c) => p.base![c] !== undefined && p.base![c] !== row[c] && p.values[c] !== row[c]);
+      if (!moved) {
+        const seq = this.nextSeq();
+        const columns = deleted ? Object.keys(p.values) : p.changed;
+        this.updateRow(spec, row, meta, columns, p.values, p.time, who.username, synced, seq, 0);
+        return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
+      }
     }
 
     // The master moved on since the version the workstation saw.
-    if (deleted) {
+    if (deleted && concurrent) {
       if (change.op === 'delete') return this.result(table, row, 'unchanged');
       // A stale edit of a deleted row: kept as a conflict, never a silent undelete.
       const conflictId = this.recordConflict(p, req, who, now, {
@@ -370,7 +382,10 @@ export class SyncService {
     for (const c of p.changed) {
       const same = p.values[c] === row[c];
       if (same) continue;
-      const serverChanged = change.restore === true || colSeq(c) > change.baseVersion;
+      // Someone else changed this column since the workstation's edit was based: by its value when
+      // the workstation sent the value it started from, else by the column's version.
+      const base = p.base?.[c];
+      const serverChanged = change.restore === true || (base !== undefined ? base !== row[c] : colSeq(c) > change.baseVersion);
       if (!serverChanged) {
         apply.push(c);
       } else if (p.time > colTime(c)) {
@@ -382,8 +397,10 @@ export class SyncService {
     }
     let conflictId: number | undefined;
     const overlapped = [...clientWon, ...serverWon];
-    // A restore push that wins everywhere is the workstation giving back what the master lost: no conflict.
-    if (overlapped.length > 0 && !(change.restore === true && serverWon.length === 0)) {
+    // A restore push is the workstation giving back versions the master lost in a restore: newer
+    // columns are taken, older ones dropped as stale copies. Never a conflict: its own unpushed
+    // edits go up separately, as ordinary changes.
+    if (overlapped.length > 0 && change.restore !== true) {
       conflictId = this.recordConflict(p, req, who, now, {
         kind: 'update',
         columns: overlapped,

@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS _sync_outbox (
   op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
   base_version INTEGER NOT NULL DEFAULT 0,
   changed TEXT NOT NULL DEFAULT '',
+  -- updates: the row's data columns before the edit, as JSON (the base of a field-level merge)
+  old_values TEXT,
   changed_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS _sync_outbox_row ON _sync_outbox(table_name, row_id);
 CREATE TABLE IF NOT EXISTS _sync_tombstones (
@@ -44,6 +46,7 @@ export function triggerSql(table: TableInfo): string {
   const cols = dataColumns(table);
   const changedExpr = cols.map((c) => `(CASE WHEN OLD.${q(c)} IS NOT NEW.${q(c)} THEN ${lit(`,${c}`)} ELSE '' END)`).join(' || ');
   const allCols = lit(cols.join(','));
+  const oldValues = `json_object(${cols.map((c) => `${lit(c)}, OLD.${q(c)}`).join(', ')})`;
   return `
 DROP TRIGGER IF EXISTS ${q(`_sync_${t}_insert`)};
 CREATE TRIGGER ${q(`_sync_${t}_insert`)} AFTER INSERT ON ${q(t)} WHEN ${NOT_APPLYING}
@@ -54,8 +57,8 @@ END;
 DROP TRIGGER IF EXISTS ${q(`_sync_${t}_update`)};
 CREATE TRIGGER ${q(`_sync_${t}_update`)} AFTER UPDATE ON ${q(t)} WHEN ${NOT_APPLYING} AND (${changedExpr}) <> ''
 BEGIN
-  INSERT INTO _sync_outbox (table_name, row_id, op, base_version, changed, changed_at)
-  VALUES (${lit(t)}, NEW.id, 'update', COALESCE(OLD.server_seq, 0), substr(${changedExpr}, 2), ${NOW});
+  INSERT INTO _sync_outbox (table_name, row_id, op, base_version, changed, old_values, changed_at)
+  VALUES (${lit(t)}, NEW.id, 'update', COALESCE(OLD.server_seq, 0), substr(${changedExpr}, 2), ${oldValues}, ${NOW});
 END;
 DROP TRIGGER IF EXISTS ${q(`_sync_${t}_delete`)};
 CREATE TRIGGER ${q(`_sync_${t}_delete`)} AFTER DELETE ON ${q(t)} WHEN ${NOT_APPLYING}

@@ -98,6 +98,7 @@ interface OutboxEntry {
   op: 'insert' | 'update' | 'delete';
   base_version: number;
   changed: string;
+  old_values: string | null;
   changed_at: string;
 }
 
@@ -129,6 +130,8 @@ type StateKey =
  */
 export class SyncClient extends EventEmitter<SyncClientEvents> {
   private inFlight: Promise<SyncSummary> | null = null;
+  /** During a re-initialisation: the generation pushes are made under, before the file takes it. */
+  private generationOverride: string | null = null;
   private readonly stmts = new Map<string, Database.Statement>();
   private hasStateTable = false;
   private timer: NodeJS.Timeout | null = null;
@@ -343,6 +346,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private async runSync(): Promise<SyncSummary> {
     const started = Date.now();
+    this.generationOverride = null;
     this.emit('status', 'syncing');
     const syncId = randomUUID();
     const summary: SyncSummary = {
@@ -440,6 +444,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       const cols = this.dataColumnNames(table);
       const everything = group.some((e) => e.op === 'insert' || e.op === 'delete');
       const changed = everything ? cols : [...new Set(group.flatMap((e) => e.changed.split(',').filter(Boolean)))];
+      // What each changed column held before this workstation's first edit of it: the server
+      // compares it with the master's value, so another's edit in between is always a conflict.
+      const base: Row = {};
+      if (!everything) {
+        for (const e of group) {
+          const old = e.old_values ? (JSON.parse(e.old_values) as Row) : {};
+          for (const c of e.changed.split(',')) if (c && !(c in base) && c in old) base[c] = old[c];
+        }
+      }
       changes.push({
         table: table.name,
         op: 'upsert',
@@ -448,6 +461,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         updatedAt,
         values: row,
         changed,
+        ...(Object.keys(base).length > 0 ? { base } : {}),
       });
     }
     return {
@@ -456,7 +470,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         protocolVersion: 1,
         clientId: this.getState('client_id')!,
         batchId: randomUUID(),
-        generation: this.getState('generation')!,
+        generation: this.generationOverride ?? this.getState('generation')!,
         clientTime: new Date().toISOString(),
         changes,
       },
@@ -578,6 +592,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       );
       return;
     }
+    // A row deleted here and not yet pushed stays deleted: the delete goes up and the server decides.
+    if (pending.some((p) => p.op === 'delete')) return;
     const keep =
       pending.length === 0
         ? null
@@ -753,7 +769,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           restore: true,
         });
     }
-    this.setState('generation', details.generation);
+    // The file keeps the old generation until the new snapshot is in: a crash anywhere in between
+    // means the next sync re-initialises again rather than pulling with a cursor of another generation.
+    this.generationOverride = details.generation;
     for (let i = 0; i < changes.length; i += 2000) {
       const body: PushRequest = {
         protocolVersion: 1,
@@ -770,9 +788,18 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       this.emit('progress', { phase: 'reinitialize', done: Math.min(i + 2000, changes.length), total: changes.length });
     }
     // Local edits not yet pushed go up as ordinary changes, based on what the master now holds.
-    this.applying(() => this.stmt('UPDATE _sync_outbox SET base_version = 0').run());
+    // Versions above restoredSeq were lost with the restore; field decisions rest on the base values.
+    this.applying(() =>
+      this.stmt('UPDATE _sync_outbox SET base_version = min(base_version, ?)').run(
+        details.reason === 'generation' ? details.restoredSeq : 0,
+      ),
+    );
     await this.pushOutbox(syncId, summary);
-    summary.pulled += await this.loadSnapshot();
+    try {
+      summary.pulled += await this.loadSnapshot();
+    } finally {
+      this.generationOverride = null;
+    }
   }
 
   // ---------------------------------------------------------------- schedule and pokes
