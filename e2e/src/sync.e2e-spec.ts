@@ -377,6 +377,7 @@ describe('sync between a real server process and workstation processes', () => {
   it('after a restore to an older master (new generation), workstations give back what it lost: nothing is lost', async () => {
     const a = await workstation('ws-restore-a', 'u15');
     const b = await workstation('ws-restore-b', 'u16');
+    const c = await workstation('ws-restore-c', 'u20');
     // The admin takes a backup (here: with the server stopped, by the sqlite3 shell)...
     expect(await server.stop()).toBe(0);
     const master = path.join(dir, 'data', 'database', 'server.db');
@@ -404,13 +405,28 @@ describe('sync between a real server process and workstation processes', () => {
 
     expect(b.sync()).toMatch(/re-initialised/);
     expect(a.sync()).toMatch(/re-initialised/);
+    // A re-initialisation cut off at its first push (a crash, a dropped link) leaves the file on
+    // the old generation, so the next sync re-initialises again instead of pulling with a stale cursor.
+    c.sql(`UPDATE customers SET notes = 'c edited before the cut' WHERE id = (SELECT id FROM customers ORDER BY id LIMIT 1);`);
+    const cut: typeof fetch = async (url, init) => {
+      if (String(url).includes('/sync/push')) throw new TypeError('fetch failed: cut off');
+      return fetch(url, init);
+    };
+    const interrupted = SyncClient.open(c.file, { fetch: cut, maxAttempts: 1 });
+    await expect(interrupted.syncNow()).rejects.toMatchObject({ code: 'NETWORK' });
+    await interrupted.close();
+    expect(c.sql(`SELECT value FROM _sync_state WHERE key = 'generation';`)).not.toBe('restored-generation');
+    expect(c.sync()).toMatch(/re-initialised/);
     b.sync();
     const fresh = await workstation('ws-restore-check', 'u17');
     const rows = fresh.dump(['components', 'customers']);
     expect(rows.components.find((r) => r.id === 'after-backup-1')).toMatchObject({ name: 'Made after the backup' });
     expect(rows.components.some((r) => r.listPrice === 4242)).toBe(true);
     expect(rows.customers.find((r) => r.id === 'pending-at-restore')).toMatchObject({ name: 'Not yet synced' });
-    for (const w of [a, b]) expect(w.dump(['components', 'customers'])).toEqual(rows);
+    expect(rows.customers.some((r) => r.notes === 'c edited before the cut')).toBe(true);
+    a.sync();
+    c.sync();
+    for (const w of [a, b, c]) expect(w.dump(['components', 'customers'])).toEqual(rows);
     expect(a.sql(`SELECT value FROM _sync_state WHERE key = 'generation';`)).toBe('restored-generation');
   });
 
