@@ -210,10 +210,6 @@ export function tableIndexes(table: SyncedTableDef): IndexDef[] {
   return [...table.indexes, { name: `idx_${table.name}_server_seq`, columns: ['server_seq'] }];
 }
 
-export function findSyncedTable(name: string): SyncedTableDef | undefined {
-  return SYNCED_TABLES.find((t) => t.name === name);
-}
-
 /** SQLite declared type for a registry column type (what `PRAGMA table_info` shows). */
 export function sqliteType(type: ColumnType): string {
   switch (type) {

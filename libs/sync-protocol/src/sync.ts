@@ -133,6 +133,9 @@ export const PullQuery = z.strictObject({
 });
 export type PullQuery = z.infer<typeof PullQuery>;
 
+export const SnapshotQuery = z.strictObject({ clientId: ClientId.optional() });
+export type SnapshotQuery = z.infer<typeof SnapshotQuery>;
+
 export const PulledChange = z.object({
   table: z.string(),
   id: z.string(),

@@ -63,10 +63,6 @@ export class LoginRateLimiter {
     for (const [key, at] of this.refusalsLogged) if (at < cutoff) this.refusalsLogged.delete(key);
   }
 
-  get trackedKeys(): number {
-    return this.failures.size;
-  }
-
   private recent(key: string): number[] {
     const cutoff = this.now() - this.windowMs;
     const list = (this.failures.get(key) ?? []).filter((t) => t > cutoff);

@@ -100,8 +100,3 @@ export function toStored(spec: TableSpec, column: string, value: WireValue, wher
     }
   }
 }
-
-/** The wire form of a stored row: every column, as SQLite holds it. */
-export function toWire(row: StoredRow): Record<string, WireValue> {
-  return { ...row };
-}

@@ -28,12 +28,4 @@ export class SyncEvents {
   changesAvailable(generation: string, lastSeq: number): void {
     this.emit('changes.available', { generation, lastSeq });
   }
-
-  generationChanged(generation: string): void {
-    this.emit('generation.changed', { generation });
-  }
-
-  get connected(): number {
-    return this.namespace?.sockets.size ?? 0;
-  }
 }

@@ -23,6 +23,18 @@ export class SyncLogService {
     this.db = store.serverDb;
   }
 
+  private readonly stmts = new Map<string, Database.Statement>();
+
+  /** Prepared once: every sync runs these. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
+
   private key(clientId: string, syncId: string | undefined): string | null {
     return syncId ? `${clientId}\u0000${syncId}` : null;
   }
@@ -37,12 +49,10 @@ export class SyncLogService {
     durationMs: number,
     error: string | null,
   ): number {
-    const info = this.db
-      .prepare(
-        `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
+    const info = this.stmt(
+      `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(sqlTime(), status, pulled, pushed, conflicts, durationMs, user, clientId, error);
+    ).run(sqlTime(), status, pulled, pushed, conflicts, durationMs, user, clientId, error);
     return Number(info.lastInsertRowid);
   }
 
@@ -57,9 +67,11 @@ export class SyncLogService {
     const key = this.key(e.clientId, e.syncId);
     const open = key ? this.open.get(key) : undefined;
     if (open) {
-      this.db
-        .prepare('UPDATE sync_log SET records_pulled = records_pulled + ?, duration_ms = ? WHERE id = ?')
-        .run(e.pulled, Date.now() - open.startedAt, open.logId);
+      this.stmt('UPDATE sync_log SET records_pulled = records_pulled + ?, duration_ms = ? WHERE id = ?').run(
+        e.pulled,
+        Date.now() - open.startedAt,
+        open.logId,
+      );
       open.touched = Date.now();
       if (e.done && key) this.open.delete(key);
       return;
@@ -76,9 +88,11 @@ export class SyncLogService {
     const key = this.key(e.clientId, e.syncId);
     const open = key ? this.open.get(key) : undefined;
     if (open && key) {
-      this.db
-        .prepare(`UPDATE sync_log SET status = 'error', error = ?, duration_ms = ? WHERE id = ?`)
-        .run(message, Date.now() - open.startedAt, open.logId);
+      this.stmt(`UPDATE sync_log SET status = 'error', error = ?, duration_ms = ? WHERE id = ?`).run(
+        message,
+        Date.now() - open.startedAt,
+        open.logId,
+      );
       this.open.delete(key);
       return;
     }

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { SyncLogService } from './sync-log.service';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { PullQuery, PushRequest, SyncSettings, type PullResponse, type SyncInfoResponse } from '@cacpq/sync-protocol';
+import { PullQuery, PushRequest, SnapshotQuery, SyncSettings, type PullResponse, type SyncInfoResponse } from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
 import { CurrentPrincipal, Roles } from '../auth/decorators';
 import type { AppRequest, Principal } from '../common/request-context';
@@ -55,11 +55,24 @@ export class SyncController {
   @ApiOperation({
     summary: 'First sync of a new workstation: every live row as a gzip-compressed SQLite file (headers X-Snapshot-Seq, X-Generation).',
   })
-  async snapshotFile(@CurrentPrincipal() who: Principal, @Res() res: Response): Promise<void> {
-    const snap = this.sync.snapshot(path.join(this.store.layout.root, 'tmp'));
+  async snapshotFile(
+    @CurrentPrincipal() who: Principal,
+    @Query(new ZodPipe(SnapshotQuery, 'query')) q: SnapshotQuery,
+    @Res() res: Response,
+  ): Promise<void> {
+    // The first sync of a workstation is a sync like any other: one sync_log row, timed from here.
+    const startedAt = Date.now();
+    const clientId = q.clientId ?? 'unknown-workstation';
+    let snap: ReturnType<SyncService['snapshot']>;
+    try {
+      snap = this.sync.snapshot(path.join(this.store.layout.root, 'tmp'));
+    } catch (err) {
+      this.log.recordError({ user: who.username, clientId, startedAt, error: err });
+      throw err;
+    }
     try {
       const gz = await gzip(await fs.promises.readFile(snap.file));
-      this.log.recordPull({ user: who.username, clientId: 'snapshot', pulled: snap.rows, startedAt: Date.now(), done: true });
+      this.log.recordPull({ user: who.username, clientId, pulled: snap.rows, startedAt, done: true });
       res.setHeader('Content-Type', 'application/gzip');
       res.setHeader('X-Snapshot-Seq', String(snap.lastSeq));
       res.setHeader('X-Generation', snap.generation);

@@ -667,10 +667,6 @@ export class SyncService {
     return this.sequenced(fn);
   }
 
-  readRow(table: string, id: string): StoredRow | undefined {
-    return this.getRow(table, id);
-  }
-
   validateValues(table: string, values: Record<string, unknown>, where: string): Record<string, StoredValue> {
     const spec = tableSpec(table, where);
     return Object.fromEntries(Object.entries(values).map(([c, v]) => [c, toStored(spec, c, v as never, where)]));

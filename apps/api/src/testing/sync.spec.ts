@@ -342,6 +342,19 @@ describe('push and pull', () => {
     expect(next.map((c) => c.id)).toEqual(['page-late']);
   });
 
+  it("logs a first sync from the snapshot as the workstation's own sync_log row", async () => {
+    const res = await alice.auth(server.http.get('/api/v1/sync/snapshot?clientId=ws-new-laptop'), 'GET').buffer(true).expect(200);
+    const row = server.store.serverDb.prepare('SELECT * FROM sync_log ORDER BY id DESC LIMIT 1').get() as Record<string, unknown>;
+    expect(row).toMatchObject({
+      status: 'success',
+      user: 'alice',
+      client_id: 'ws-new-laptop',
+      records_pulled: Number(res.headers['x-snapshot-rows']),
+    });
+    const bad = await alice.auth(server.http.get('/api/v1/sync/snapshot?clientId=../../etc'), 'GET');
+    expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
   it('writes one sync_log row per sync, success or error, with user and client id', async () => {
     const syncId = randomUUID();
     const before = (server.store.serverDb.prepare('SELECT COUNT(*) AS n FROM sync_log').get() as { n: number }).n;

@@ -28,10 +28,6 @@ export class ApiError extends Error {
   }
 }
 
-export function isApiError(value: unknown): value is ApiError {
-  return value instanceof ApiError;
-}
-
 /** A sentence for a person, whatever was thrown. */
 export function errorMessage(value: unknown): string {
   if (value instanceof Error && value.message) return value.message;

@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { io, type Socket } from 'socket.io-client';
 import { isApiErrorBody } from '../errors';
-import { PROTOCOL_VERSION } from '../health';
 import {
   SYNC_NAMESPACE,
   type IssuedNumber,
@@ -699,7 +698,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   /** Replaces the local copy with a server snapshot, keeping rows that have local changes. */
   private async loadSnapshot(): Promise<number> {
     this.emit('progress', { phase: 'snapshot', done: 0 });
-    const { bytes, headers } = await this.request<{ bytes: Buffer; headers: Headers }>('GET', '/api/v1/sync/snapshot', undefined, true);
+    const { bytes, headers } = await this.request<{ bytes: Buffer; headers: Headers }>(
+      'GET',
+      `/api/v1/sync/snapshot?${new URLSearchParams({ clientId: this.getState('client_id')! })}`,
+      undefined,
+      true,
+    );
     const tmp = `${this.file}.snapshot-${process.pid}`;
     fs.writeFileSync(tmp, await gunzip(bytes));
     let rows = 0;
@@ -870,8 +874,6 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     return issued.map((n) => n.number);
   }
 }
-
-export const SDK_PROTOCOL_VERSION = PROTOCOL_VERSION;
 
 function parseError(text: string) {
   try {
