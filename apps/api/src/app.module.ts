@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { MasterStore } from '@cacpq/db';
@@ -31,9 +31,25 @@ import { SyncEvents } from './sync/sync-events';
 import { SyncGateway } from './sync/sync.gateway';
 import { SyncLogService } from './sync/sync-log.service';
 import { SyncService } from './sync/sync.service';
+import { BackupsService } from './operations/backups.service';
+import { JobsService } from './operations/jobs.service';
+import { MaintenanceMiddleware, MaintenanceMode } from './operations/maintenance-mode';
+import { MaintenanceService } from './operations/maintenance.service';
+import { BackupsController, JobsController, MaintenanceController } from './operations/operations.controller';
+import { OpsEvents } from './operations/ops-events';
+import { OpsGateway } from './operations/ops.gateway';
+import { RestoreService } from './operations/restore.service';
+import { OperationsScheduler } from './operations/scheduler.service';
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  /** While a restore or VACUUM holds the master, these answer 503 with Retry-After. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(MaintenanceMiddleware)
+      .forRoutes('api/v1/sync/*path', 'api/v1/numbers/*path', 'api/v1/numbers', 'api/v1/conflicts/*path', 'api/v1/demo/*path');
+  }
+
   static forRoot(deps: { config: AppConfig; store: MasterStore; logger: Logger }): DynamicModule {
     return {
       module: AppModule,
@@ -47,6 +63,9 @@ export class AppModule {
         SyncController,
         ConflictsController,
         NumbersController,
+        BackupsController,
+        JobsController,
+        MaintenanceController,
       ],
       providers: [
         AuditService,
@@ -64,6 +83,14 @@ export class AppModule {
         SyncGateway,
         ConflictsService,
         NumbersService,
+        OpsEvents,
+        OpsGateway,
+        MaintenanceMode,
+        JobsService,
+        BackupsService,
+        RestoreService,
+        MaintenanceService,
+        OperationsScheduler,
         AuthGuard,
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },

@@ -11,7 +11,10 @@ export interface DataDirLayout {
   backupsDir: string;
   dailyBackupsDir: string;
   weeklyBackupsDir: string;
+  manualBackupsDir: string;
   preRestoreDir: string;
+  /** Restore candidates and extracted archives while a job works on them. */
+  workDir: string;
   preAdoptionDir: string;
   archivesDir: string;
   lockFile: string;
@@ -34,7 +37,9 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     backupsDir,
     dailyBackupsDir: path.join(backupsDir, 'daily'),
     weeklyBackupsDir: path.join(backupsDir, 'weekly'),
+    manualBackupsDir: path.join(backupsDir, 'manual'),
     preRestoreDir: path.join(backupsDir, 'pre-restore'),
+    workDir: path.join(backupsDir, '.work'),
     preAdoptionDir: path.join(backupsDir, 'pre-adoption'),
     archivesDir: path.join(root, 'archives'),
     lockFile: path.join(root, 'cacpq.lock'),

@@ -7,6 +7,8 @@ export * from './lock';
 export * from './store';
 export * from './demo';
 export * from './legacy-fixture';
+export * from './backup/files';
+export * from './backup/worker';
 export * from './entities/hub.entities';
 export * from './entities/master.entities';
 export { MASTER_TABLES_V1, MASTER_INDEXES_V1 } from './migrations/server/1764000000000-create-master-schema';

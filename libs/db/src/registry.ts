@@ -201,6 +201,13 @@ export const SYNCED_TABLES: readonly SyncedTableDef[] = [
 ];
 
 /** Every column of a synced table, in table order: id, data columns, sync columns. */
+/** Names of a synced table's data columns (everything but id and the sync columns). */
+export function dataColumnNames(table: string): string[] {
+  const def = SYNCED_TABLES.find((t) => t.name === table);
+  if (!def) throw new Error(`${table} is not a synced table`);
+  return def.dataColumns.map((c) => c.name);
+}
+
 export function tableColumns(table: SyncedTableDef): ColumnDef[] {
   return [ID_COLUMN, ...table.dataColumns, ...SYNC_COLUMNS];
 }

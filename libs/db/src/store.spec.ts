@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { DataDirInUseError } from './lock';
 import { writeLegacyDataDir } from './legacy-fixture';
 import { SYNCED_TABLES, SYNC_LOG_COLUMNS, SYNC_LOG_INDEXES, sqliteType, tableColumns, tableIndexes } from './registry';
-import { MasterStore } from './store';
+import { MasterStore, SERVER_MIGRATIONS } from './store';
 import { seedDemoData } from './demo';
 
 let dir: string;
@@ -86,7 +86,7 @@ describe('MasterStore on a new data directory', () => {
     expect(second.generation).toBe(generation);
     expect(second.serverDb.prepare(`SELECT name FROM customers WHERE id = 'c1'`).get()).toEqual({ name: 'Acme' });
     const migrations = second.serverDb.prepare(`SELECT COUNT(*) AS n FROM _cacpq_migrations`).get() as { n: number };
-    expect(migrations.n).toBe(2);
+    expect(migrations.n).toBe(SERVER_MIGRATIONS.length);
   });
 
   it('leaves no -wal file behind after close (checkpointed) and passes integrity_check', async () => {

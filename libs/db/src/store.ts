@@ -12,15 +12,26 @@ import { CreateHubSchema1764000000100 } from './migrations/hub/1764000000100-cre
 import { CreateNumbersSchema1764000000200 } from './migrations/numbers/1764000000200-create-numbers-schema';
 import { AddSyncEngineTables1764100000000 } from './migrations/server/1764100000000-add-sync-engine-tables';
 import { AddNumberHighWater1764100000100 } from './migrations/hub/1764100000100-add-number-high-water';
+import { AddOperationsTables1764200000100 } from './migrations/hub/1764200000100-add-operations-tables';
+import { AddArchivedQuotes1764200000000 } from './migrations/server/1764200000000-add-archived-quotes';
 import { applyPragmas, checkIntegrity } from './pragmas';
+import { countRows } from './backup/files';
 import { fileStamp } from './time';
 import type { MigrationInterface } from 'typeorm';
 
 type MigrationClass = new () => MigrationInterface;
 
-export const SERVER_MIGRATIONS: MigrationClass[] = [CreateMasterSchema1764000000000, AddSyncEngineTables1764100000000];
+export const SERVER_MIGRATIONS: MigrationClass[] = [
+  CreateMasterSchema1764000000000,
+  AddSyncEngineTables1764100000000,
+  AddArchivedQuotes1764200000000,
+];
 export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200];
-export const HUB_MIGRATIONS: MigrationClass[] = [CreateHubSchema1764000000100, AddNumberHighWater1764100000100];
+export const HUB_MIGRATIONS: MigrationClass[] = [
+  CreateHubSchema1764000000100,
+  AddNumberHighWater1764100000100,
+  AddOperationsTables1764200000100,
+];
 
 export interface StoreLogger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -49,6 +60,14 @@ export interface StoreFileStatus {
   walBytes: number;
 }
 
+export interface RestoreCandidate {
+  /** The backup's last change: workstations give back every version above it. */
+  restoredSeq: number;
+  lastSeq: number;
+  /** Numbers issued since the backup, carried into the restored generated_numbers.db. */
+  carriedNumbers: number;
+}
+
 const silentLogger: StoreLogger = { info: () => undefined, warn: () => undefined };
 
 /**
@@ -59,15 +78,17 @@ const silentLogger: StoreLogger = { info: () => undefined, warn: () => undefined
  */
 export class MasterStore {
   private closed = false;
+  private suspendedFor: string | null = null;
 
   private constructor(
     readonly layout: DataDirLayout,
-    readonly server: DataSource,
-    readonly numbers: DataSource,
+    private serverDs: DataSource,
+    private numbersDs: DataSource,
     readonly hub: DataSource,
     private readonly lock: DataDirLock,
     readonly adopted: AdoptedFile[],
     private readonly logger: StoreLogger,
+    private readonly busyTimeoutMs: number,
   ) {}
 
   static async open(opts: OpenStoreOptions): Promise<MasterStore> {
@@ -106,12 +127,23 @@ export class MasterStore {
       opened.push(numbers);
       const db = rawHandle(server);
       db.prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
-      return new MasterStore(layout, server, numbers, hub, lock, adopted, logger);
+      return new MasterStore(layout, server, numbers, hub, lock, adopted, logger, busyTimeoutMs);
     } catch (err) {
       for (const ds of opened.reverse()) await ds.destroy().catch(() => undefined);
       lock.release();
       throw err;
     }
+  }
+
+  /** `server.db`; throws {@link StoreSuspendedError} while a restore or VACUUM holds the file. */
+  get server(): DataSource {
+    if (this.suspendedFor) throw new StoreSuspendedError(this.suspendedFor);
+    return this.serverDs;
+  }
+
+  get numbers(): DataSource {
+    if (this.suspendedFor) throw new StoreSuspendedError(this.suspendedFor);
+    return this.numbersDs;
   }
 
   get serverDb(): Database.Database {
@@ -122,17 +154,72 @@ export class MasterStore {
     return rawHandle(this.numbers);
   }
 
+  /** Why `server.db` and `generated_numbers.db` are closed right now, or null when they are open. */
+  get suspended(): string | null {
+    return this.suspendedFor;
+  }
+
+  /**
+   * Checkpoints and closes `server.db` and `generated_numbers.db` (the lock on the data directory
+   * stays held) so that a worker can VACUUM them or a restore can put other files in their place.
+   */
+  async suspend(reason: string): Promise<void> {
+    if (this.closed) throw new Error('The store is closed.');
+    if (this.suspendedFor) throw new Error(`The master files are already closed for ${this.suspendedFor}.`);
+    this.suspendedFor = reason;
+    for (const ds of [this.serverDs, this.numbersDs]) {
+      if (!ds.isInitialized) continue;
+      rawHandle(ds).pragma('wal_checkpoint(TRUNCATE)');
+      await ds.destroy();
+    }
+  }
+
+  /**
+   * While suspended: puts a prepared, verified, checkpointed file in place of a master file.
+   * Stale `-wal`, `-shm` and `-journal` files of the old file are removed first (SQLite would
+   * otherwise replay the old file's log into the new one); the rename is the one atomic step.
+   */
+  replaceFile(role: 'server' | 'numbers', prepared: string): void {
+    if (!this.suspendedFor) throw new Error('Master files can only be replaced while the store is suspended.');
+    const target = role === 'server' ? this.layout.serverDb : this.layout.numbersDb;
+    for (const f of [`${target}-wal`, `${target}-shm`, `${target}-journal`, `${prepared}-wal`, `${prepared}-shm`, `${prepared}-journal`]) {
+      fs.rmSync(f, { force: true });
+    }
+    fsyncFile(prepared);
+    fs.renameSync(prepared, target);
+    fsyncFile(path.dirname(target));
+  }
+
+  /** Reopens the master files (running any migrations a replaced file needs) and ends the suspension. */
+  async resume(): Promise<void> {
+    if (!this.suspendedFor) return;
+    if (!this.serverDs.isInitialized) {
+      this.serverDs = await openDataSource(
+        this.layout.serverDb,
+        [...MASTER_ENTITIES, SyncLogEntity],
+        SERVER_MIGRATIONS,
+        this.busyTimeoutMs,
+      );
+      rawHandle(this.serverDs).prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
+    }
+    if (!this.numbersDs.isInitialized) {
+      this.numbersDs = await openDataSource(this.layout.numbersDb, [GeneratedNumberEntity], NUMBERS_MIGRATIONS, this.busyTimeoutMs);
+    }
+    this.suspendedFor = null;
+  }
+
   get hubDb(): Database.Database {
     return rawHandle(this.hub);
   }
 
   get generation(): string {
+    if (this.suspendedFor) return '';
     const row = this.serverDb.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).get() as { value: string } | undefined;
     return row?.value ?? '';
   }
 
   get sqliteVersion(): string {
-    return (this.serverDb.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+    return (this.hubDb.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
   }
 
   get isOpen(): boolean {
@@ -141,8 +228,8 @@ export class MasterStore {
 
   files(): StoreFileStatus[] {
     const entries: [string, string, DataSource][] = [
-      ['server.db', this.layout.serverDb, this.server],
-      ['generated_numbers.db', this.layout.numbersDb, this.numbers],
+      ['server.db', this.layout.serverDb, this.serverDs],
+      ['generated_numbers.db', this.layout.numbersDb, this.numbersDs],
       ['hub.db', this.layout.hubDb, this.hub],
     ];
     return entries.map(([name, file, ds]) => ({
@@ -154,11 +241,78 @@ export class MasterStore {
     }));
   }
 
+  /**
+   * Readies a restore candidate (copies of a backup's files in the work directory) to take the
+   * masters' place: migrates it to the current schema, checks integrity and foreign keys, gives it
+   * a new generation with `restored_seq` = the backup's last change (what workstations give back
+   * is everything above it) and a `last_seq` that never goes below the current one, and carries
+   * every number the current `generated_numbers.db` issued that the backup lacks (a restore never
+   * forgets an issued number). Leaves both files checkpointed and closed.
+   */
+  async prepareRestoreCandidate(c: { server: string; numbers: string | null; generation: string }): Promise<RestoreCandidate> {
+    const currentLastSeq = Number(
+      (this.serverDb.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
+    );
+    const server = await openDataSource(c.server, [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS, this.busyTimeoutMs);
+    let restoredSeq: number;
+    let lastSeq: number;
+    try {
+      const db = rawHandle(server);
+      restoredSeq = Number(
+        (db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
+      );
+      lastSeq = Math.max(restoredSeq, currentLastSeq);
+      const set = db.prepare('INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+      db.transaction(() => {
+        set.run('generation', c.generation);
+        set.run('restored_seq', String(restoredSeq));
+        set.run('last_seq', String(lastSeq));
+      })();
+      const check = checkIntegrity(db);
+      if (check !== 'ok') throw new Error(`the backup's server.db failed its integrity check after migrating: ${check}`);
+      const fk = db.pragma('foreign_key_check') as unknown[];
+      if (fk.length > 0) throw new Error(`the backup's server.db has ${fk.length} foreign key violations`);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      await server.destroy();
+    }
+    let carriedNumbers = 0;
+    if (c.numbers) {
+      const numbers = await openDataSource(c.numbers, [GeneratedNumberEntity], NUMBERS_MIGRATIONS, this.busyTimeoutMs);
+      try {
+        const db = rawHandle(numbers);
+        const has = db.prepare('SELECT 1 FROM generated_numbers WHERE number = ? AND type = ?');
+        const insert = db.prepare(
+          `INSERT INTO generated_numbers (type, number, year, sequence, created_at, created_by, client_id, status)
+           VALUES (@type, @number, @year, @sequence, @created_at, @created_by, @client_id, @status)`,
+        );
+        const current = this.numbersDb
+          .prepare(
+            'SELECT type, number, year, sequence, created_at, created_by, client_id, status FROM generated_numbers WHERE duplicate_of IS NULL ORDER BY id',
+          )
+          .all() as Record<string, unknown>[];
+        db.transaction(() => {
+          for (const row of current) {
+            if (has.get(row.number, row.type)) continue;
+            insert.run(row);
+            carriedNumbers++;
+          }
+        })();
+        const check = checkIntegrity(db);
+        if (check !== 'ok') throw new Error(`the backup's generated_numbers.db failed its integrity check after migrating: ${check}`);
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        await numbers.destroy();
+      }
+    }
+    return { restoredSeq, lastSeq, carriedNumbers };
+  }
+
   /** Checkpoints every WAL into its database file, closes the files and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const ds of [this.server, this.numbers, this.hub]) {
+    for (const ds of [this.serverDs, this.numbersDs, this.hub]) {
       try {
         if (ds.isInitialized) {
           rawHandle(ds).pragma('wal_checkpoint(TRUNCATE)');
@@ -169,6 +323,14 @@ export class MasterStore {
       }
     }
     this.lock.release();
+  }
+}
+
+/** Thrown by the store's accessors while the master files are closed for a restore or VACUUM. */
+export class StoreSuspendedError extends Error {
+  constructor(readonly reason: string) {
+    super(`The master database is closed for ${reason}; try again in a moment.`);
+    this.name = 'StoreSuspendedError';
   }
 }
 
@@ -332,11 +494,4 @@ function fsyncFile(file: string): void {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function countRows(db: Database.Database): Record<string, number> {
-  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as {
-    name: string;
-  }[];
-  return Object.fromEntries(tables.map(({ name }) => [name, (db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n]));
 }

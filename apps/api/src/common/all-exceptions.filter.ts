@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
+import { StoreSuspendedError } from '@cacpq/db';
 import type { ApiErrorBody, ErrorCode } from '@cacpq/sync-protocol';
 import type { Logger } from 'pino';
 import { ApiException } from './api-exception';
@@ -35,6 +36,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof ApiException) {
       for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
     }
+    if (exception instanceof StoreSuspendedError) res.setHeader('Retry-After', '15');
     if (body.statusCode >= 500) {
       this.logger.error({ err: exception, requestId: req.id, path: req.path }, 'request failed');
     }
@@ -46,6 +48,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof ApiException) {
       const { code, message, details } = exception.getResponse() as { code: ErrorCode; message: string; details?: unknown };
       return { statusCode: exception.getStatus(), code, message, requestId, ...(details !== undefined ? { details } : {}) };
+    }
+    if (exception instanceof StoreSuspendedError) {
+      return { statusCode: 503, code: 'MAINTENANCE', message: exception.message, requestId };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -25,15 +25,17 @@ interface NumberRow {
  */
 @Injectable()
 export class NumbersService {
-  private readonly numbers: Database.Database;
-  private readonly hub: Database.Database;
-
   constructor(
-    store: MasterStore,
+    private readonly store: MasterStore,
     private readonly settings: SettingsService,
-  ) {
-    this.numbers = store.numbersDb;
-    this.hub = store.hubDb;
+  ) {}
+
+  private get numbers(): Database.Database {
+    return this.store.numbersDb;
+  }
+
+  private get hub(): Database.Database {
+    return this.store.hubDb;
   }
 
   format(kind: NumberKind): NumberFormat {

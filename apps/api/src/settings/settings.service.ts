@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MasterStore, SettingEntity, sqlTime } from '@cacpq/db';
+import { OPERATION_SETTING_DEFAULTS } from '@cacpq/sync-protocol';
 import type { Repository } from 'typeorm';
 
 /** Settings an admin can change at run time, stored as JSON in hub.db, with defaults. */
@@ -7,10 +8,11 @@ export const SETTING_DEFAULTS = {
   'sync.intervalMinutes': 120,
   'numbers.format.quote': 'Q{YYYY}-{SEQ:4}',
   'numbers.format.project': 'P{YYYY}-{SEQ:4}',
+  ...OPERATION_SETTING_DEFAULTS,
 } as const;
 
 export type SettingKey = keyof typeof SETTING_DEFAULTS;
-type SettingValue<K extends SettingKey> = (typeof SETTING_DEFAULTS)[K] extends number ? number : string;
+export type SettingValue<K extends SettingKey> = (typeof SETTING_DEFAULTS)[K] extends number ? number : string;
 
 @Injectable()
 export class SettingsService {
@@ -25,6 +27,14 @@ export class SettingsService {
 
   get<K extends SettingKey>(key: K): SettingValue<K> {
     return (this.cache.has(key) ? this.cache.get(key) : SETTING_DEFAULTS[key]) as SettingValue<K>;
+  }
+
+  /** Every setting with its current value. */
+  all(): Record<SettingKey, number | string> {
+    return Object.fromEntries(Object.keys(SETTING_DEFAULTS).map((k) => [k, this.get(k as SettingKey)])) as Record<
+      SettingKey,
+      number | string
+    >;
   }
 
   async set<K extends SettingKey>(key: K, value: SettingValue<K>, by: string): Promise<void> {

@@ -32,14 +32,14 @@ interface ConflictRow {
 /** Both versions of every conflict, for review; an admin's resolution syncs as a normal change. */
 @Injectable()
 export class ConflictsService {
-  private readonly db: Database.Database;
-
   constructor(
-    store: MasterStore,
+    private readonly store: MasterStore,
     private readonly sync: SyncService,
     private readonly audit: AuditService,
-  ) {
-    this.db = store.serverDb;
+  ) {}
+
+  private get db(): Database.Database {
+    return this.store.serverDb;
   }
 
   list(q: ConflictQuery): ConflictView[] {

@@ -28,4 +28,9 @@ export class SyncEvents {
   changesAvailable(generation: string, lastSeq: number): void {
     this.emit('changes.available', { generation, lastSeq });
   }
+
+  /** After a restore: every connected workstation syncs at once and re-initialises. */
+  generationChanged(generation: string): void {
+    this.emit('generation.changed', { generation });
+  }
 }

@@ -16,20 +16,29 @@ interface OpenSync {
  */
 @Injectable()
 export class SyncLogService {
-  private readonly db: Database.Database;
   private readonly open = new Map<string, OpenSync>();
+  private handle: Database.Database | null = null;
 
-  constructor(store: MasterStore) {
-    this.db = store.serverDb;
+  constructor(private readonly store: MasterStore) {}
+
+  /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
+  private get db(): Database.Database {
+    const db = this.store.serverDb;
+    if (db !== this.handle) {
+      this.handle = db;
+      this.stmts.clear();
+    }
+    return db;
   }
 
   private readonly stmts = new Map<string, Database.Statement>();
 
-  /** Prepared once: every sync runs these. */
+  /** Prepared once per open file: every sync runs these. */
   private stmt(sql: string): Database.Statement {
+    const db = this.db;
     let st = this.stmts.get(sql);
     if (!st) {
-      st = this.db.prepare(sql);
+      st = db.prepare(sql);
       this.stmts.set(sql, st);
     }
     return st;

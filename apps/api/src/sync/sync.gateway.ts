@@ -1,5 +1,6 @@
 import { OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import { SYNC_NAMESPACE } from '@cacpq/sync-protocol';
+import type { Role } from '@cacpq/db';
 import type { Namespace, Socket } from 'socket.io';
 import { AuthGuard } from '../auth/auth.guard';
 import { ApiException } from '../common/api-exception';
@@ -18,22 +19,31 @@ export class SyncGateway implements OnGatewayInit {
   ) {}
 
   afterInit(namespace: Namespace): void {
-    namespace.use((socket: Socket, next) => {
-      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      const req = socket.request as unknown as AppRequest;
-      if (typeof token === 'string') req.headers.authorization = `Bearer ${token}`;
-      req.cookies = parseCookies(req.headers.cookie);
-      this.guard.authenticate(req).then(
-        () => {
-          socket.data.principal = req.principal;
-          next();
-        },
-        (err: unknown) =>
-          next(new Error(err instanceof ApiException ? (err.getResponse() as { message: string }).message : 'authentication failed')),
-      );
-    });
+    namespace.use(socketAuthenticator(this.guard));
     this.events.attach(namespace);
   }
+}
+
+/** socket.io middleware: a device token (`auth: { token }`) or a session cookie, optionally limited to roles. */
+export function socketAuthenticator(guard: AuthGuard, roles?: Role[]): (socket: Socket, next: (err?: Error) => void) => void {
+  return (socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const req = socket.request as unknown as AppRequest;
+    if (typeof token === 'string') req.headers.authorization = `Bearer ${token}`;
+    req.cookies = parseCookies(req.headers.cookie);
+    guard.authenticate(req).then(
+      () => {
+        if (roles && !roles.includes(req.principal!.role)) {
+          next(new Error(`This stream is for ${roles.join(' and ')} accounts.`));
+          return;
+        }
+        socket.data.principal = req.principal;
+        next();
+      },
+      (err: unknown) =>
+        next(new Error(err instanceof ApiException ? (err.getResponse() as { message: string }).message : 'authentication failed')),
+    );
+  };
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {

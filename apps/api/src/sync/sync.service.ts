@@ -60,8 +60,8 @@ interface ConflictRecord {
  */
 @Injectable()
 export class SyncService {
-  private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
+  private handle: Database.Database | null = null;
 
   constructor(
     private readonly store: MasterStore,
@@ -69,14 +69,24 @@ export class SyncService {
     private readonly settings: SettingsService,
     private readonly log: SyncLogService,
     private readonly events: SyncEvents,
-  ) {
-    this.db = store.serverDb;
+  ) {}
+
+  /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
+  private get db(): Database.Database {
+    const db = this.store.serverDb;
+    if (db !== this.handle) {
+      this.handle = db;
+      this.stmts.clear();
+      this.inserts.clear();
+    }
+    return db;
   }
 
   private stmt(sql: string): Database.Statement {
+    const db = this.db;
     let s = this.stmts.get(sql);
     if (!s) {
-      s = this.db.prepare(sql);
+      s = db.prepare(sql);
       this.stmts.set(sql, s);
     }
     return s;
@@ -427,14 +437,13 @@ export class SyncService {
   private readonly inserts = new Map<string, Database.Statement>();
 
   private insertRow(spec: TableSpec, id: string, values: Record<string, StoredValue>, sync: Record<string, StoredValue>): void {
+    const db = this.db;
     const dataCols = Object.keys(values);
     const key = `${spec.name}\u0000${dataCols.join(',')}`;
     let st = this.inserts.get(key);
     if (!st) {
       const cols = ['id', ...dataCols, ...Object.keys(sync)];
-      st = this.db.prepare(
-        `INSERT INTO "${spec.name}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-      );
+      st = db.prepare(`INSERT INTO "${spec.name}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
       this.inserts.set(key, st);
     }
     st.run(id, ...Object.values(values), ...Object.values(sync));
@@ -660,6 +669,39 @@ export class SyncService {
     );
     this.events.changesAvailable(this.store.generation, seq);
     return seq;
+  }
+
+  /**
+   * Puts one row back to the given version (selective restore) as an ordinary change by `who`:
+   * inserted if the master lacks it, the differing columns updated (undeleting it) if it is there,
+   * or marked deleted when `values` is null. Returns the new server sequence, or null when the
+   * master already holds exactly that. Call inside {@link transaction}.
+   */
+  applyServerVersion(table: string, id: string, values: Record<string, StoredValue> | null, who: Principal): number | null {
+    const spec = tableSpec(table, 'restore');
+    const row = this.getRow(table, id);
+    const now = sqlTime();
+    if (values === null) {
+      if (!row || row.deleted === 1) return null;
+      const seq = this.nextSeq();
+      this.markDeleted(table, id, now, who.username, now, seq);
+      return seq;
+    }
+    if (!row) {
+      const seq = this.nextSeq();
+      this.insertRow(spec, id, values, { updated_at: now, updated_by: who.username, synced_at: now, server_seq: seq, deleted: 0 });
+      return seq;
+    }
+    const columns = Object.keys(values).filter((c) => values[c] !== row[c]);
+    if (columns.length === 0 && row.deleted === 0) return null;
+    const seq = this.nextSeq();
+    this.updateRow(spec, row, this.getMeta(table, id), columns, values, now, who.username, now, seq, 0);
+    return seq;
+  }
+
+  /** After a batch of {@link applyServerVersion} calls: pokes the workstations once. */
+  announce(seq: number): void {
+    this.events.changesAvailable(this.store.generation, seq);
   }
 
   /** A write transaction in which `applyResolution` may be called. */

@@ -1,0 +1,288 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { MasterStore, SYNCED_TABLES, checkIntegrity, dataColumnNames, runDbWorker } from '@cacpq/db';
+import type { BackupView, JobView, RestorePreview, RestoreRequest } from '@cacpq/sync-protocol';
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Principal } from '../common/request-context';
+import { ApiException } from '../common/api-exception';
+import { LOGGER } from '../common/tokens';
+import { SyncEvents } from '../sync/sync-events';
+import { SyncService } from '../sync/sync.service';
+import type { StoredValue } from '../sync/row-values';
+import { BackupsService, summary, type BackupMaterial } from './backups.service';
+import { faultPoint } from './fault-points';
+import { JobsService, type JobContext } from './jobs.service';
+import { MaintenanceMode } from './maintenance-mode';
+
+const SYNCED = new Set(SYNCED_TABLES.map((t) => t.name));
+
+/**
+ * Restores. A full restore runs in a fixed order: maintenance mode (sync answers 503 with
+ * Retry-After) → a pre-restore snapshot of the master → the candidate copied out of the
+ * catalogue, its sha256, integrity and foreign keys checked → migrated, given a new generation,
+ * issued numbers carried in → swapped in (stale -wal/-shm removed) → integrity check of the
+ * master → maintenance mode ends → workstations and the dashboard are told. Any failure before
+ * the swap leaves the master untouched. Workstations then give back every change the backup
+ * lacks (the sync protocol's re-initialisation), so nothing any of them holds is lost.
+ *
+ * A selective restore (some tables, or some records) writes the backup's versions through the
+ * sync engine as ordinary changes by the admin, so every workstation pulls them.
+ */
+@Injectable()
+export class RestoreService implements OnModuleInit {
+  constructor(
+    private readonly store: MasterStore,
+    private readonly backups: BackupsService,
+    private readonly jobs: JobsService,
+    private readonly maintenance: MaintenanceMode,
+    private readonly sync: SyncService,
+    private readonly syncEvents: SyncEvents,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * A restore cut off by a stop is either done (its new generation is the master's: the swap
+   * happened) or not started (the old master is in place); the job record says which.
+   */
+  onModuleInit(): void {
+    const rows = this.store.hubDb
+      .prepare(`SELECT id, result FROM jobs WHERE type = 'restore' AND status = 'interrupted' AND error LIKE 'The server stopped%'`)
+      .all() as { id: number; result: string | null }[];
+    const generation = this.store.generation;
+    for (const r of rows) {
+      const planned = r.result ? (JSON.parse(r.result) as { newGeneration?: string }).newGeneration : undefined;
+      const swapped = planned !== undefined && planned === generation;
+      this.store.hubDb
+        .prepare('UPDATE jobs SET error = ? WHERE id = ?')
+        .run(
+          swapped
+            ? `The server stopped after the swap: the restore took effect (generation ${generation}); the master was checked when it reopened.`
+            : 'The server stopped before the swap: the master was left as it was before the restore.',
+          r.id,
+        );
+    }
+  }
+
+  confirmPhrase(b: BackupView): string {
+    return `restore ${b.name}`;
+  }
+
+  preview(id: number): RestorePreview {
+    const backup = this.backups.get(id);
+    const server = backup.files.find((f) => f.role === 'server');
+    const db = this.store.serverDb;
+    const tables = SYNCED_TABLES.map((t) => ({
+      table: t.name,
+      backup: server?.rowCounts[t.name] ?? 0,
+      now: (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }).n,
+    }));
+    const lastSeq = Number(
+      (db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
+    );
+    return {
+      backup,
+      confirmPhrase: this.confirmPhrase(backup),
+      tables,
+      changesSince: server?.lastSeq !== null && server?.lastSeq !== undefined ? Math.max(0, lastSeq - server.lastSeq) : null,
+    };
+  }
+
+  /** Checks the request (confirmation, tables, ids) and queues the restore job. */
+  request(id: number, body: RestoreRequest, who: Principal): JobView {
+    const backup = this.backups.get(id);
+    const phrase = this.confirmPhrase(backup);
+    if (body.confirm.trim() !== phrase) {
+      throw new ApiException(
+        'CONFIRMATION_REQUIRED',
+        `To restore, type the confirmation phrase exactly: "${phrase}". Nothing was changed.`,
+        { confirmPhrase: phrase },
+      );
+    }
+    if (backup.status !== 'verified') {
+      throw new ApiException(
+        'BACKUP_NOT_RESTORABLE',
+        `Backup ${backup.name} did not verify (${backup.problem ?? 'unknown'}); it cannot be restored.`,
+      );
+    }
+    const unknown = (body.tables ?? []).filter((t) => !SYNCED.has(t));
+    if (unknown.length) {
+      throw new ApiException(
+        'UNKNOWN_TABLE',
+        `Only synced tables can be restored selectively; ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not one (${[...SYNCED].join(', ')}).`,
+      );
+    }
+    const selective = body.tables !== undefined || body.ids !== undefined;
+    if (selective && backup.kind !== 'monthly') this.checkIdsInBackup(backup, body);
+    const params = {
+      backupId: backup.id,
+      name: backup.name,
+      ...(body.tables ? { tables: body.tables } : {}),
+      ...(body.ids ? { ids: body.ids } : {}),
+    };
+    return this.jobs.enqueue('restore', params, { trigger: 'manual', requestedBy: who.username }, (ctx) =>
+      selective ? this.restoreSelected(backup, body, who, ctx) : this.restoreAll(backup, ctx),
+    );
+  }
+
+  /** Records asked for must be in the backup: answered before anything is queued (plain files only; archives are checked in the job). */
+  private checkIdsInBackup(backup: BackupView, body: RestoreRequest): void {
+    if (!body.ids) return;
+    const db = new Database(this.backups.filePath(backup, 'server'), { readonly: true, fileMustExist: true });
+    try {
+      const missing = this.findMissing(db, body);
+      if (missing.length) throw this.notInBackup(backup, missing);
+    } finally {
+      db.close();
+    }
+  }
+
+  private findMissing(db: Database.Database, body: RestoreRequest): string[] {
+    const tables = (body.tables ?? [...SYNCED]).filter((t) =>
+      db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(t),
+    );
+    return body.ids!.filter((id) => !tables.some((t) => db.prepare(`SELECT 1 FROM "${t}" WHERE id = ?`).get(id)));
+  }
+
+  private notInBackup(backup: BackupView, missing: string[]): ApiException {
+    return new ApiException(
+      'NOT_IN_BACKUP',
+      `Backup ${backup.name} does not hold ${missing.length === 1 ? 'the record' : 'the records'} ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}; nothing was restored.`,
+      { missing },
+    );
+  }
+
+  // ------------------------------------------------------------------ full restore
+
+  private async restoreAll(backup: BackupView, ctx: JobContext): Promise<Record<string, unknown>> {
+    const generation = randomUUID();
+    ctx.note({ newGeneration: generation, previousGeneration: this.store.generation });
+    this.maintenance.enter(`a restore from ${backup.name}`, ctx.id);
+    let material: BackupMaterial | null = null;
+    try {
+      ctx.progress(0.02, 'pre-restore snapshot');
+      const snapshot = await this.backups.take('pre-restore', {
+        ...ctx,
+        progress: (f, p) => ctx.progress(0.02 + 0.38 * f, p && `pre-restore snapshot: ${p}`),
+      });
+      ctx.note({ preRestore: summary(snapshot) });
+
+      ctx.progress(0.4, 'checking the backup');
+      material = await this.backups.material(backup, `restore-${ctx.id}`);
+      const check = await runDbWorker({ file: material.server, check: 'integrity_check', foreignKeys: true, describe: true }, () =>
+        ctx.progress(0.5, 'checking the backup'),
+      );
+      if (check.problem) throw new Error(`The backup's server.db did not verify (${check.problem}); the master was not touched.`);
+      if (material.numbers) {
+        const n = await runDbWorker({ file: material.numbers, check: 'integrity_check', foreignKeys: true });
+        if (n.problem) throw new Error(`The backup's generated_numbers.db did not verify (${n.problem}); the master was not touched.`);
+      }
+
+      ctx.progress(0.6, 'preparing the restored files');
+      const prepared = await this.store.prepareRestoreCandidate({ server: material.server, numbers: material.numbers, generation });
+      ctx.note({ restoredSeq: prepared.restoredSeq, carriedNumbers: prepared.carriedNumbers });
+
+      ctx.progress(0.75, 'swapping the files');
+      await faultPoint('restore.before-swap');
+      await this.store.suspend(`a restore from ${backup.name}`);
+      try {
+        if (material.numbers) this.store.replaceFile('numbers', material.numbers);
+        await faultPoint('restore.between-swaps');
+        this.store.replaceFile('server', material.server);
+        await faultPoint('restore.after-swap');
+      } finally {
+        await this.store.resume();
+      }
+
+      ctx.progress(0.85, 'checking the restored master');
+      const after = checkIntegrity(this.store.serverDb);
+      const afterNumbers = checkIntegrity(this.store.numbersDb);
+      if (after !== 'ok' || afterNumbers !== 'ok' || this.store.generation !== generation) {
+        throw new Error(
+          `The restored master failed its check (server.db: ${after}; generated_numbers.db: ${afterNumbers}). The state before the restore is kept in ${snapshot.name}.`,
+        );
+      }
+      ctx.progress(1, 'done');
+      this.logger.warn({ backup: backup.name, generation, restoredSeq: prepared.restoredSeq }, 'master restored from a backup');
+      return { restored: backup.name, generation, integrity: 'ok' };
+    } finally {
+      material?.cleanup();
+      this.maintenance.exit();
+      // Workstations sync at once: a new generation makes them give back what the backup lacks.
+      this.syncEvents.generationChanged(this.store.generation);
+    }
+  }
+
+  // ------------------------------------------------------------------ selective restore
+
+  private async restoreSelected(
+    backup: BackupView,
+    body: RestoreRequest,
+    who: Principal,
+    ctx: JobContext,
+  ): Promise<Record<string, unknown>> {
+    ctx.progress(0.02, 'pre-restore snapshot');
+    const snapshot = await this.backups.take('pre-restore', {
+      ...ctx,
+      progress: (f, p) => ctx.progress(0.02 + 0.48 * f, p && `pre-restore snapshot: ${p}`),
+    });
+    ctx.note({ preRestore: summary(snapshot) });
+    ctx.progress(0.5, 'reading the backup');
+    const material = await this.backups.material(backup, `restore-${ctx.id}`);
+    try {
+      // Brought to the current schema (an older backup may lack columns) on the work copy only.
+      await this.store.prepareRestoreCandidate({ server: material.server, numbers: null, generation: this.store.generation });
+      const src = new Database(material.server, { readonly: true, fileMustExist: true });
+      try {
+        if (body.ids) {
+          const missing = this.findMissing(src, body);
+          if (missing.length) throw this.notInBackup(backup, missing);
+        }
+        const tables = body.tables ?? [...SYNCED];
+        const perTable: Record<string, number> = {};
+        let lastSeq = 0;
+        ctx.progress(0.7, 'applying the backup versions');
+        this.sync.transaction(() => {
+          for (const table of tables) {
+            const cols = dataColumnNames(table);
+            const select = `SELECT id, deleted, ${cols.map((c) => `"${c}"`).join(', ')} FROM "${table}"`;
+            const rows = (
+              body.ids ? body.ids.flatMap((id) => src.prepare(`${select} WHERE id = ?`).all(id)) : src.prepare(select).all()
+            ) as Record<string, StoredValue>[];
+            let changed = 0;
+            const inBackup = new Set<string>();
+            for (const row of rows) {
+              inBackup.add(String(row.id));
+              const values = row.deleted === 1 ? null : Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
+              const seq = this.sync.applyServerVersion(table, String(row.id), values, who);
+              if (seq !== null) {
+                changed++;
+                lastSeq = seq;
+              }
+            }
+            if (!body.ids) {
+              // The whole table as it was: rows created since the backup are deleted (kept in the pre-restore snapshot).
+              const ids = this.store.serverDb.prepare(`SELECT id FROM "${table}" WHERE deleted = 0`).pluck().all() as string[];
+              for (const id of ids) {
+                if (inBackup.has(id)) continue;
+                const seq = this.sync.applyServerVersion(table, id, null, who);
+                if (seq !== null) {
+                  changed++;
+                  lastSeq = seq;
+                }
+              }
+            }
+            if (changed || !body.ids) perTable[table] = changed;
+          }
+        });
+        if (lastSeq) this.sync.announce(lastSeq);
+        ctx.progress(1, 'done');
+        return { restored: backup.name, selective: true, changedRows: perTable, lastSeq };
+      } finally {
+        src.close();
+      }
+    } finally {
+      material.cleanup();
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Cron } from '@nestjs/schedule';
+import { MAINTENANCE_JOBS, type BackupKind, type MaintenanceJob, type ScheduleView } from '@cacpq/sync-protocol';
+import type { Logger } from 'pino';
+import { LOGGER } from '../common/tokens';
+import { SettingsService, type SettingKey } from '../settings/settings.service';
+import { BackupsService } from './backups.service';
+import { CronSchedule } from './cron-schedule';
+import { JobsService } from './jobs.service';
+import { MaintenanceService } from './maintenance.service';
+
+interface Entry {
+  job: string;
+  setting: SettingKey;
+  start(now: Date): void;
+}
+
+/**
+ * Fires the backup and maintenance schedules from the settings (`schedule.*`, five-field cron in
+ * local time), once per matching minute, through the same job queue as manual runs.
+ */
+@Injectable()
+export class OperationsScheduler {
+  private readonly fired = new Map<string, number>();
+  private readonly entries: Entry[];
+
+  constructor(
+    private readonly settings: SettingsService,
+    private readonly jobs: JobsService,
+    backups: BackupsService,
+    maintenance: MaintenanceService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    const who = { trigger: 'schedule' as const, requestedBy: 'scheduler' };
+    this.entries = [
+      ...(['daily', 'weekly', 'monthly'] as BackupKind[]).map((kind) => ({
+        job: `backup:${kind}`,
+        setting: `schedule.backup.${kind}` as SettingKey,
+        start: (now: Date) => backups.request(kind, who, now),
+      })),
+      ...MAINTENANCE_JOBS.map((job: MaintenanceJob) => ({
+        job,
+        setting: `schedule.${job}` as SettingKey,
+        start: (now: Date) => {
+          const refusal = maintenance.precheck(job);
+          if (refusal) this.logger.warn({ job, refusal }, 'scheduled job will be refused');
+          maintenance.request(job, who, now);
+        },
+      })),
+    ];
+  }
+
+  @Cron('0 * * * * *')
+  onMinute(): void {
+    this.tick(new Date());
+  }
+
+  /** Starts every job whose schedule matches `now`'s minute (once per minute); returns their names. */
+  tick(now: Date): string[] {
+    const minute = Math.floor(now.getTime() / 60_000);
+    const started: string[] = [];
+    for (const e of this.entries) {
+      const schedule = this.schedule(e);
+      if (!schedule?.matches(now) || this.fired.get(e.job) === minute) continue;
+      this.fired.set(e.job, minute);
+      try {
+        e.start(now);
+        started.push(e.job);
+      } catch (err) {
+        this.logger.error({ err, job: e.job }, 'scheduled job could not start');
+      }
+    }
+    return started;
+  }
+
+  private schedule(e: Entry): CronSchedule | null {
+    try {
+      return CronSchedule.parse(String(this.settings.get(e.setting)));
+    } catch {
+      return null;
+    }
+  }
+
+  list(now: Date = new Date()): ScheduleView[] {
+    const last = this.jobs.lastRuns();
+    return this.entries.map((e) => {
+      const s = this.schedule(e);
+      const run = last.get(e.job);
+      return {
+        job: e.job,
+        setting: e.setting,
+        cron: String(this.settings.get(e.setting)),
+        nextRun: s?.next(now)?.toISOString() ?? null,
+        lastRun: run ? { id: run.id, status: run.status, finishedAt: run.finishedAt } : null,
+      };
+    });
+  }
+}
