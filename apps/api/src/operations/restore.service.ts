@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { MasterStore, SYNCED_TABLES, checkIntegrity, dataColumnNames, runDbWorker } from '@cacpq/db';
+import { MasterStore, SYNCED_TABLES, checkIntegrity, dataColumnNames, runDbWorker, sqlTime } from '@cacpq/db';
 import type { BackupView, JobView, RestorePreview, RestoreRequest } from '@cacpq/sync-protocol';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -47,15 +47,18 @@ export class RestoreService implements OnModuleInit {
    */
   onModuleInit(): void {
     const rows = this.store.hubDb
-      .prepare(`SELECT id, result FROM jobs WHERE type = 'restore' AND status = 'interrupted' AND error LIKE 'The server stopped%'`)
+      .prepare(
+        `SELECT id, result FROM jobs WHERE type = 'restore' AND (status IN ('queued', 'running') OR (status = 'interrupted' AND error LIKE 'The server stopped%'))`,
+      )
       .all() as { id: number; result: string | null }[];
     const generation = this.store.generation;
     for (const r of rows) {
       const planned = r.result ? (JSON.parse(r.result) as { newGeneration?: string }).newGeneration : undefined;
       const swapped = planned !== undefined && planned === generation;
       this.store.hubDb
-        .prepare('UPDATE jobs SET error = ? WHERE id = ?')
+        .prepare(`UPDATE jobs SET status = 'interrupted', finished_at = coalesce(finished_at, ?), error = ? WHERE id = ?`)
         .run(
+          sqlTime(),
           swapped
             ? `The server stopped after the swap: the restore took effect (generation ${generation}); the master was checked when it reopened.`
             : 'The server stopped before the swap: the master was left as it was before the restore.',

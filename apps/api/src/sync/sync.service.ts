@@ -562,11 +562,13 @@ export class SyncService {
       const rows: PulledChange[] = [];
       let full = false;
       for (const spec of TABLE_SPECS.values()) {
-        const found = this.stmt(`SELECT * FROM "${spec.name}" WHERE server_seq > ? AND server_seq <= ? ORDER BY server_seq LIMIT ?`).all(
-          q.cursor,
-          until,
-          q.limit,
-        ) as StoredRow[];
+        // The protocol's columns only: an adopted legacy table may hold extra columns of the old app.
+        const cols = tableColumns(spec.def)
+          .map((c) => `"${c.name}"`)
+          .join(', ');
+        const found = this.stmt(
+          `SELECT ${cols} FROM "${spec.name}" WHERE server_seq > ? AND server_seq <= ? ORDER BY server_seq LIMIT ?`,
+        ).all(q.cursor, until, q.limit) as StoredRow[];
         if (found.length === q.limit) full = true;
         for (const r of found) {
           rows.push({
@@ -601,7 +603,13 @@ export class SyncService {
         let rows = 0;
         for (const spec of TABLE_SPECS.values()) {
           this.db.exec(MASTER_TABLES_V1[spec.name].replace(`CREATE TABLE "${spec.name}"`, `CREATE TABLE snap."${spec.name}"`));
-          rows += this.db.prepare(`INSERT INTO snap."${spec.name}" SELECT * FROM main."${spec.name}" WHERE deleted = 0`).run().changes;
+          // By name: an adopted legacy table may hold extra columns of the old app, kept in the master only.
+          const cols = tableColumns(spec.def)
+            .map((c) => `"${c.name}"`)
+            .join(', ');
+          rows += this.db
+            .prepare(`INSERT INTO snap."${spec.name}" (${cols}) SELECT ${cols} FROM main."${spec.name}" WHERE deleted = 0`)
+            .run().changes;
         }
         const lastSeq = this.lastSeq;
         const generation = this.store.generation;

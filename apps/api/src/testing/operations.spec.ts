@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BackupView, JobView, PushChange, RestorePreview } from '@cacpq/sync-protocol';
+import { fileStamp, writeLegacyDataDir } from '@cacpq/db';
 import { JobsService } from '../operations/jobs.service';
 import { OpsEvents } from '../operations/ops-events';
 import { OperationsScheduler } from '../operations/scheduler.service';
@@ -449,4 +450,32 @@ describe('retention over simulated dates', () => {
       'monthly/CACPQ_2027-04',
     ]);
   }, 180_000);
+});
+
+describe('restoring a backup written by the old scripts', () => {
+  it('adopts the legacy schema on the way in; the snapshot and sync work on the restored master', async () => {
+    const legacy = fs.mkdtempSync(path.join(server.dataDir, 'legacy-'));
+    writeLegacyDataDir(legacy);
+    const stamp = `${fileStamp(new Date(Date.now() - 86_400_000)).slice(0, 10)}_020000`;
+    const daily = path.join(server.dataDir, 'backups', 'daily');
+    fs.mkdirSync(daily, { recursive: true });
+    fs.copyFileSync(path.join(legacy, 'database', 'server.db'), path.join(daily, `server_${stamp}.db`));
+    fs.copyFileSync(path.join(legacy, 'database', 'generated_numbers.db'), path.join(daily, `generated_numbers_${stamp}.db`));
+    const list = (await admin.auth(server.http.get('/api/v1/backups?kind=daily'), 'GET').expect(200)).body as BackupView[];
+    const found = list.find((b) => b.name === `daily/${stamp}`)!;
+    expect(found).toMatchObject({ origin: 'found', status: 'verified' });
+    const job = (
+      await admin
+        .auth(server.http.post(`/api/v1/backups/${found.id}/restore`), 'POST')
+        .send({ confirm: `restore ${found.name}` })
+        .expect(202)
+    ).body as JobView;
+    expect(await waitJob(job)).toMatchObject({ status: 'succeeded', error: null });
+    const legacyCustomers = found.files.find((f) => f.role === 'server')!.rowCounts.customers;
+    expect(server.store.serverDb.prepare('SELECT COUNT(*) FROM customers').pluck().get()).toBe(legacyCustomers);
+    const snap = await alice.auth(server.http.get('/api/v1/sync/snapshot'), 'GET');
+    expect({ status: snap.status, body: snap.status === 200 ? null : snap.body }).toEqual({ status: 200, body: null });
+    await push([customer('after-legacy', 'After the legacy restore')]).expect(200);
+    fs.rmSync(legacy, { recursive: true, force: true });
+  });
 });
