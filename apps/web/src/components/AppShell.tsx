@@ -4,10 +4,15 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useState, type ReactNode } from 'react';
 import { api, ApiError } from '../lib/api';
-import { useMe } from '../lib/hooks';
+import { CurrentUserContext, useMe } from '../lib/hooks';
+import { OpsProvider } from '../lib/ops';
 import ErrorNotice from './ErrorNotice';
+import MaintenanceBanner from './MaintenanceBanner';
 
-const NAV = [{ href: '/', label: 'Overview' }] as const;
+const NAV = [
+  { href: '/', label: 'Overview' },
+  { href: '/backups', label: 'Backups' },
+] as const;
 
 export default function AppShell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
@@ -33,6 +38,8 @@ export default function AppShell({ children }: { children: ReactNode }) {
   }
 
   const user = me.data?.user;
+  /** Managers and admins see operations (maintenance mode, job progress); workstation accounts do not. */
+  const operator = user !== undefined && user.role !== 'user';
 
   let body: ReactNode;
   if (me.loading && !me.data) {
@@ -61,37 +68,44 @@ export default function AppShell({ children }: { children: ReactNode }) {
   }
 
   return (
-    <>
-      <header className="shell-header">
-        <Link href="/" className="brand">
-          CACPQ Sync Server
-        </Link>
-        <nav className="shell-nav" aria-label="Main">
-          <ul>
-            {NAV.map((item) => (
-              <li key={item.href}>
-                <Link href={item.href} aria-current={pathname === item.href ? 'page' : undefined}>
-                  {item.label}
-                </Link>
-              </li>
-            ))}
-          </ul>
-        </nav>
-        <div className="shell-user">
-          {user ? (
-            <span className="user-badge" data-testid="current-user">
-              <strong>{user.username}</strong> ({user.role})
-            </span>
-          ) : null}
-          <button className="button button-secondary" type="button" onClick={signOut} disabled={signingOut} aria-busy={signingOut}>
-            Sign out
-          </button>
-        </div>
-      </header>
-      <main className="shell-main" id="main">
-        {signOutError ? <ErrorNotice error={signOutError} lead="Signing out failed." /> : null}
-        {body}
-      </main>
-    </>
+    <CurrentUserContext value={user}>
+      <OpsProvider enabled={operator}>
+        <header className="shell-header">
+          <Link href="/" className="brand">
+            CACPQ Sync Server
+          </Link>
+          <nav className="shell-nav" aria-label="Main">
+            <ul>
+              {NAV.filter((item) => item.href === '/' || operator).map((item) => (
+                <li key={item.href}>
+                  <Link href={item.href} aria-current={isCurrent(pathname, item.href) ? 'page' : undefined}>
+                    {item.label}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <div className="shell-user">
+            {user ? (
+              <span className="user-badge" data-testid="current-user">
+                <strong>{user.username}</strong> ({user.role})
+              </span>
+            ) : null}
+            <button className="button button-secondary" type="button" onClick={signOut} disabled={signingOut} aria-busy={signingOut}>
+              Sign out
+            </button>
+          </div>
+        </header>
+        <main className="shell-main" id="main">
+          {operator ? <MaintenanceBanner /> : null}
+          {signOutError ? <ErrorNotice error={signOutError} lead="Signing out failed." /> : null}
+          {body}
+        </main>
+      </OpsProvider>
+    </CurrentUserContext>
   );
+}
+
+function isCurrent(pathname: string, href: string): boolean {
+  return href === '/' ? pathname === '/' : pathname === href || pathname.startsWith(`${href}/`);
 }

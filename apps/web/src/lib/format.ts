@@ -31,9 +31,38 @@ export function shortId(id: string, length = 8): string {
   return id.length > length ? `${id.slice(0, length)}…` : id;
 }
 
+/** A server time: ISO 8601, or SQLite's "2025-11-24 21:57:00.000", which the server writes in UTC. */
+export function parseServerTime(value: string): Date {
+  const sql = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value);
+  return new Date(sql ? `${value.replace(' ', 'T')}Z` : value);
+}
+
 /** Local date and time, e.g. "24 Nov 2025, 22:57". */
 export function formatDateTime(iso: string): string {
-  const date = new Date(iso);
+  const date = parseServerTime(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** Local time of day on the 24-hour clock, e.g. "22:57". */
+export function formatTime(iso: string): string {
+  const date = parseServerTime(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+}
+
+/** "0%" … "100%" of a 0..1 fraction, never past either end. */
+export function formatPercent(fraction: number): string {
+  return `${percent(fraction)}%`;
+}
+
+/** A 0..1 fraction as a whole percentage, clamped. */
+export function percent(fraction: number): number {
+  if (!Number.isFinite(fraction)) return 0;
+  return Math.round(Math.min(1, Math.max(0, fraction)) * 100);
+}
+
+/** "1 change", "1,234 changes". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }

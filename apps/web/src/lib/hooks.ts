@@ -1,6 +1,6 @@
 'use client';
 
-import { useCallback, useEffect, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useState } from 'react';
 import { api, ApiError } from './api';
 
 /* Answer shapes (mirrors libs/sync-protocol; kept local so the browser bundle needs no server code). */
@@ -57,7 +57,7 @@ export interface UseApiOptions {
   refreshMs?: number;
 }
 
-function asApiError(err: unknown): ApiError {
+export function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   return new ApiError(0, 'CLIENT', err instanceof Error && err.message ? err.message : 'Something went wrong. Try again.');
 }
@@ -125,4 +125,11 @@ export function useReadiness(): ApiState<ReadinessResponse> {
 /** Process liveness, uptime and version: GET /api/health (public). */
 export function useLiveness(): ApiState<LivenessResponse> {
   return useApi<LivenessResponse>('/api/health', { refreshMs: HEALTH_REFRESH_MS });
+}
+
+/** The signed-in account, provided by the app shell once `/auth/me` answered. */
+export const CurrentUserContext = createContext<SessionUser | undefined>(undefined);
+
+export function useCurrentUser(): SessionUser | undefined {
+  return useContext(CurrentUserContext);
 }
