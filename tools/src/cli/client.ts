@@ -10,11 +10,20 @@ export interface Connection {
   dataDir: string;
 }
 
+/** What the server answered when it refused a request: its status, code and sentence. */
+export interface ApiRefusal {
+  status: number;
+  code: string;
+  message: string;
+}
+
 /** A failure to show the person at the terminal: one sentence, then exit with `exitCode`. */
 export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** Set when the server answered with an error body (lets a command handle one code itself). */
+    readonly api?: ApiRefusal,
   ) {
     super(message);
   }
@@ -84,10 +93,25 @@ export class ApiClient {
         .join('; ');
     }
     const text = await res.text();
-    const data: unknown = text ? JSON.parse(text) : undefined;
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      if (res.ok)
+        throw new CliError(`The server's answer to ${method} ${urlPath} was not JSON (HTTP ${res.status}). Is --url a CACPQ server?`, 1);
+    }
     if (!res.ok) {
-      if (isApiErrorBody(data)) throw new CliError(`${data.message} (${data.code}, HTTP ${data.statusCode})`, 1);
-      throw new CliError(`The server answered HTTP ${res.status} to ${method} ${urlPath}.`, 1);
+      if (isApiErrorBody(data))
+        throw new CliError(`${data.message} (${data.code}, HTTP ${data.statusCode})`, 1, {
+          status: data.statusCode,
+          code: data.code,
+          message: data.message,
+        });
+      throw new CliError(`The server answered HTTP ${res.status} to ${method} ${urlPath}.`, 1, {
+        status: res.status,
+        code: 'HTTP',
+        message: `HTTP ${res.status}`,
+      });
     }
     return data as T;
   }

@@ -1,18 +1,13 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import type { CreatedToken, DemoSeedResponse, TokenView, UserView } from '@cacpq/sync-protocol';
 import { ApiClient, CliError, type Connection } from './client';
+import type { Command } from './command';
 import { table } from './format';
+import { operationsCommands, readStdinLine } from './operations';
 import { WORKSTATION_HELP, WORKSTATION_OPTIONS, runWorkstation } from './workstation';
+import { benchBackup } from '../bench/backup-bench';
 import { benchSync } from '../bench/sync-bench';
-
-interface Command {
-  summary: string;
-  usage: string;
-  help: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  run(client: ApiClient, values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void>;
-}
 
 const CONNECTION_HELP = `Connection (every command):
   --url URL          server address (CACPQ_URL, default http://127.0.0.1:$PORT or :3000)
@@ -34,6 +29,8 @@ const CONNECTION_OPTIONS = {
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
+
+const OPERATIONS = operationsCommands({ out, progress: process.stderr, readLine: readStdinLine, pollMs: 500, handleSigint: true });
 
 const COMMANDS: Record<string, Command> = {
   'seed-demo': {
@@ -150,26 +147,64 @@ only sync with device tokens.
       }
     },
   },
+  backup: OPERATIONS.backup,
+  restore: OPERATIONS.restore,
+  check: OPERATIONS.check,
+  vacuum: OPERATIONS.vacuum,
+  maintenance: OPERATIONS.maintenance,
+  job: OPERATIONS.job,
   client: {
     summary: 'a workstation: init, sync, status and numbers over a local SQLite file',
     usage: 'cacpq client init|sync|status|number|reserve|watch --db FILE [...]',
     help: WORKSTATION_HELP,
     options: WORKSTATION_OPTIONS,
     async run(_client, v, positionals) {
-      await runWorkstation(v, positionals, (v.token as string | undefined) ?? process.env.CACPQ_TOKEN, out);
+      await runWorkstation(
+        v as Record<string, string | boolean | undefined>,
+        positionals,
+        (v.token as string | undefined) ?? process.env.CACPQ_TOKEN,
+        out,
+      );
     },
   },
   bench: {
     summary: 'benchmarks, printed as ratios against a baseline measured in the same run',
-    usage: 'cacpq bench sync [--rows N] [--samples N]',
-    help: `sync: starts a server on a temporary data directory (loopback), pushes then pulls N component
-rows through the real HTTP protocol and prints rows/s beside raw better-sqlite3 upserts measured
-in the same run, as ratios; then p50/p95 of a sync carrying 10 changed rows. Needs "npm run build".
+    usage: 'cacpq bench sync [--rows N] [--samples N]\n       cacpq bench backup [--mb N] [--rounds N]',
+    help: `Both start a server on a temporary data directory (loopback) as a real process, and delete
+the directory at the end. Both need "npm run build".
+
+sync: pushes then pulls N component rows through the real HTTP protocol and prints rows/s beside
+raw better-sqlite3 upserts measured in the same run, as ratios; then p50/p95 of a sync carrying 10
+changed rows.
   --rows N      rows to push and pull (default 100000)
-  --samples N   10-row syncs to time (default 50)`,
-    options: { rows: { type: 'string' }, samples: { type: 'string' } },
-    async run(_client, v, [which]) {
-      if (which !== 'sync') throw new CliError('Name the benchmark: cacpq bench sync', 2);
+  --samples N   10-row syncs to time (default 50)
+
+backup: builds a master of about N MB (quotes with their line items, components, customers,
+projects, sync history), then, in rounds, times a plain file copy of server.db (copy + fsync:
+the baseline) and a backup through the API while a workstation pushes 5-row batches
+continuously. Prints the median MB/s of the plain copy, of the backup's copy phase and of the
+whole verified backup (copy, check, row counts, sha256), each backup as a ratio of the plain copy
+of the same round (median), the pushes made during the backups (p50/p95 latency, failures: there
+must be none; exit 1 otherwise), and SQLite's backup API alone on the file, as a reference.
+  --mb N        size of the master in MB (default 500; 20-20000)
+  --rounds N    rounds of copy + backup, the median is reported (default 3; 1-15)
+CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/src/main.js).`,
+    options: { rows: { type: 'string' }, samples: { type: 'string' }, mb: { type: 'string' }, rounds: { type: 'string' } },
+    async run(_client, v, [which, ...rest]) {
+      if (rest.length) throw new CliError(`Unexpected argument "${rest[0]}"; see cacpq bench --help.`, 2);
+      if (which === 'backup') {
+        const mb = numberOption('mb', (v.mb as string | undefined) ?? '500');
+        const rounds = numberOption('rounds', (v.rounds as string | undefined) ?? '3');
+        if (!Number.isInteger(mb) || mb < 20 || mb > 20_000) throw new CliError('--mb must be a whole number from 20 to 20000.', 2);
+        if (!Number.isInteger(rounds) || rounds < 1 || rounds > 15) throw new CliError('--rounds must be a whole number from 1 to 15.', 2);
+        const result = await benchBackup({ mb, rounds, out }).catch((err: unknown) => {
+          throw new CliError(`bench backup failed: ${(err as Error).message}`, 1);
+        });
+        if (result.failedPushes > 0)
+          throw new CliError(`${result.failedPushes} pushes failed during the backups (there must be none); see above.`, 1);
+        return;
+      }
+      if (which !== 'sync') throw new CliError('Name the benchmark: cacpq bench sync, or cacpq bench backup', 2);
       const rows = numberOption('rows', (v.rows as string | undefined) ?? '100000');
       const samples = numberOption('samples', (v.samples as string | undefined) ?? '50');
       if (!Number.isInteger(rows) || rows < 100 || rows > 10_000_000)
@@ -238,7 +273,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\nUsage: ${command.usage}\n`);
     return 2;
   }
-  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (v.help) {
     out(`Usage: ${command.usage}\n\n${command.help}\n\n${CONNECTION_HELP}`);
     return 0;

@@ -175,7 +175,9 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
     let status: JobStatus = 'succeeded';
     let error: string | null = null;
     try {
-      notes = { ...notes, ...(await handler(ctx)) };
+      // Awaited first: `notes` holds what the handler recorded with ctx.note() while it ran.
+      const returned = await handler(ctx);
+      notes = { ...notes, ...returned };
     } catch (err) {
       status = err instanceof JobRefusal ? 'refused' : 'failed';
       error = (err as Error).message || String(err);

@@ -115,9 +115,11 @@ export class MaintenanceService {
     const refusal = this.precheck('vacuum');
     if (refusal) throw new JobRefusal(refusal);
     const l = this.store.layout;
-    const before = { server: fileBytes(l.serverDb), numbers: fileBytes(l.numbersDb) };
+    // The files with their WALs: what the disk holds for each before and after.
+    const size = (f: string) => fileBytes(f) + fileBytes(`${f}-wal`);
+    const before = { server: size(l.serverDb), numbers: size(l.numbersDb) };
     await this.heavy(ctx, 'VACUUM', ['VACUUM', 'ANALYZE']);
-    const after = { server: fileBytes(l.serverDb), numbers: fileBytes(l.numbersDb) };
+    const after = { server: size(l.serverDb), numbers: size(l.numbersDb) };
     const reclaimed = before.server + before.numbers - after.server - after.numbers;
     this.logger.info({ before, after, reclaimed }, 'VACUUM finished');
     return { before, after, reclaimedBytes: reclaimed };
