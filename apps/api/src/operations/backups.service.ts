@@ -151,11 +151,19 @@ export class BackupsService implements OnModuleInit {
     const known = new Map((hub.prepare('SELECT * FROM backups').all() as BackupRow[]).map((r) => [r.name, r]));
     let changed = false;
     for (const set of sets) {
-      const fp = fingerprint(set);
       const row = known.get(set.name);
       known.delete(set.name);
-      if (row && row.fingerprint === fp) continue;
-      const verified = await this.verifySet(set);
+      let fp: string;
+      let verified: Awaited<ReturnType<BackupsService['verifySet']>>;
+      try {
+        fp = fingerprint(set);
+        if (row && row.fingerprint === fp) continue;
+        verified = await this.verifySet(set);
+      } catch (err) {
+        // One unreadable set (vanished mid-scan, a dangling link) never stops the rest being catalogued.
+        this.logger.warn({ backup: set.name, err }, 'a backup on disk could not be read; skipped');
+        continue;
+      }
       const origin = row?.origin ?? 'found';
       hub
         .prepare(
@@ -216,15 +224,15 @@ export class BackupsService implements OnModuleInit {
     ] as const) {
       for (const entry of readdir(dir)) {
         const full = path.join(dir, entry);
-        if (!DATED_DIR.test(entry) || !fs.statSync(full).isDirectory()) continue;
+        const stamp = DATED_DIR.test(entry) ? parseFileStamp(entry) : null;
+        if (!stamp || !isDir(full)) continue;
         const files: DiskSet['files'] = {};
         for (const role of ['server', 'numbers'] as const) {
           if (fs.existsSync(path.join(full, ROLE_FILES[role]))) files[role] = path.join(full, ROLE_FILES[role]);
         }
         if (!files.server && !files.numbers) continue;
-        const stamp = parseFileStamp(entry)!;
         // A weekly folder named by date only: the time its server.db was written, if that is the same day.
-        const mtime = fs.statSync(files.server ?? files.numbers!).mtime;
+        const mtime = mtimeOf(files.server ?? files.numbers!) ?? stamp;
         const createdAt = entry.length === 10 && localDate(mtime) === entry ? mtime : stamp;
         out.push({ name: `${kind}/${entry}`, kind, createdAt, files, zip: null });
       }
@@ -233,10 +241,12 @@ export class BackupsService implements OnModuleInit {
       const m = ARCHIVE.exec(entry);
       if (!m) continue;
       const full = path.join(this.layout.archivesDir, entry);
+      const mtime = mtimeOf(full);
+      if (!mtime) continue;
       out.push({
         name: `monthly/${entry.replace(/\.zip$/, '')}`,
         kind: 'monthly',
-        createdAt: fs.statSync(full).mtime,
+        createdAt: mtime,
         files: {},
         zip: full,
       });
@@ -299,17 +309,17 @@ export class BackupsService implements OnModuleInit {
     ];
     const need = masters.reduce((a, [, f]) => a + fileBytes(f) + fileBytes(`${f}-wal`), 0);
     const dest = this.destination(kind, now);
-    fs.mkdirSync(dest.dir, { recursive: true });
-    const free = freeBytes(dest.dir);
-    // The copy, plus room for the master to keep growing and (for a monthly archive) the zip beside it.
-    const required = Math.ceil(need * (kind === 'monthly' ? 2.2 : 1.2)) + 16 * 1024 * 1024;
-    if (free < required) {
-      throw new JobRefusal(
-        `Not enough free disk for a ${kind} backup: it needs about ${mb(required)} MB in ${dest.dir} and ${mb(free)} MB are free. Free some space (old backups in ${this.layout.backupsDir}) and try again.`,
-      );
-    }
     const partials: string[] = [];
     try {
+      const free = freeBytes(dest.dir);
+      // The copy, plus room for the master to keep growing and (for a monthly archive) the zip beside it.
+      const required = Math.ceil(need * (kind === 'monthly' ? 2.2 : 1.2)) + 16 * 1024 * 1024;
+      if (free < required) {
+        throw new JobRefusal(
+          `Not enough free disk for a ${kind} backup: it needs about ${mb(required)} MB in ${path.dirname(dest.dir)} and ${mb(free)} MB are free. Free some space (old backups in ${this.layout.backupsDir}) and try again.`,
+        );
+      }
+      fs.mkdirSync(dest.dir, { recursive: true });
       // 1. Online copies into .partial files, row counts of the master at the instant each copy completed.
       const copyStarted = Date.now();
       const counted: Partial<Record<Role, Record<string, number>>> = {};
@@ -532,12 +542,29 @@ export class BackupsService implements OnModuleInit {
 
   // ------------------------------------------------------------------ reading backups back
 
-  /** Absolute path of one plain file of a set, or of the archive. */
+  /** Absolute path of one plain file of a set, or of the archive; 404 when it is no longer on disk. */
   filePath(b: BackupView, role?: Role): string {
-    if (b.kind === 'monthly') return path.join(this.layout.archivesDir, `${b.name.slice('monthly/'.length)}.zip`);
-    const f = b.files.find((x) => x.role === (role ?? 'server'));
-    if (!f) throw new ApiException('NOT_FOUND', `Backup ${b.name} has no ${ROLE_FILES[role ?? 'server']}.`);
-    return path.join(this.layout.root, f.path);
+    let file: string;
+    if (b.kind === 'monthly') file = path.join(this.layout.archivesDir, `${b.name.slice('monthly/'.length)}.zip`);
+    else {
+      const f = b.files.find((x) => x.role === (role ?? 'server'));
+      if (!f) throw new ApiException('NOT_FOUND', `Backup ${b.name} has no ${ROLE_FILES[role ?? 'server']}.`);
+      file = path.join(this.layout.root, f.path);
+    }
+    if (!fs.existsSync(file)) {
+      void this.scan();
+      throw new ApiException(
+        'NOT_FOUND',
+        `Backup ${b.name} is no longer on disk (${path.relative(this.layout.root, file)} is gone); the catalogue is being refreshed.`,
+      );
+    }
+    return file;
+  }
+
+  /** Every file of a set (or its archive) is on disk: checked before a restore is queued. */
+  assertOnDisk(b: BackupView): void {
+    if (b.kind === 'monthly') this.filePath(b);
+    else for (const f of b.files) this.filePath(b, f.role);
   }
 
   /**
@@ -582,6 +609,22 @@ export class BackupsService implements OnModuleInit {
       cleanup();
       throw err;
     }
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function mtimeOf(p: string): Date | null {
+  try {
+    return fs.statSync(p).mtime;
+  } catch {
+    return null;
   }
 }
 

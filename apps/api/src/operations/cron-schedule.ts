@@ -24,8 +24,18 @@ export class CronSchedule {
   }
 
   matches(d: Date): boolean {
-    const [min, hour, dom, month, dow] = this.fields;
-    return min.has(d.getMinutes()) && hour.has(d.getHours()) && dom.has(d.getDate()) && month.has(d.getMonth() + 1) && dow.has(d.getDay());
+    return this.matchesFields(d.getMinutes(), d.getHours(), d.getDate(), d.getMonth() + 1, d.getDay());
+  }
+
+  /** For a wall-clock minute carried as a UTC timestamp (see {@link wallMinute}). */
+  matchesWall(wall: number): boolean {
+    const d = new Date(wall);
+    return this.matchesFields(d.getUTCMinutes(), d.getUTCHours(), d.getUTCDate(), d.getUTCMonth() + 1, d.getUTCDay());
+  }
+
+  private matchesFields(minute: number, hour: number, dom: number, month: number, dow: number): boolean {
+    const f = this.fields;
+    return f[0].has(minute) && f[1].has(hour) && f[2].has(dom) && f[3].has(month) && f[4].has(dow);
   }
 
   /** The first minute strictly after `after` that matches, within five years; null if none. */
@@ -86,4 +96,13 @@ function parseField(part: string, spec: FieldSpec): Set<number> {
     for (let v = lo; v <= hi; v += step) out.add(v);
   }
   return out;
+}
+
+/**
+ * The local wall-clock minute of `d` as a plain number (its fields carried in a UTC timestamp), so
+ * that minutes can be counted across daylight-saving changes: the hour skipped in spring is still
+ * walked through, and the hour repeated in autumn is not walked twice.
+ */
+export function wallMinute(d: Date): number {
+  return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes());
 }

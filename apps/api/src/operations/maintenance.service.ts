@@ -205,9 +205,13 @@ export class MaintenanceService {
     cutoffDate.setFullYear(cutoffDate.getFullYear() - years);
     const cutoff = sqlTime(cutoffDate);
     const db = this.store.serverDb;
-    const cols = (db.prepare(`PRAGMA table_info("quotes")`).all() as { name: string }[]).map((c) => c.name);
+    // The columns both tables have (an adopted legacy quotes table may hold extra ones of the old app).
+    const archived = new Set((db.prepare(`PRAGMA table_info("archived_quotes")`).all() as { name: string }[]).map((c) => c.name));
+    const cols = (db.prepare(`PRAGMA table_info("quotes")`).all() as { name: string }[]).map((c) => c.name).filter((c) => archived.has(c));
     const rows = db
-      .prepare(`SELECT * FROM quotes WHERE deleted = 0 AND createdAt IS NOT NULL AND createdAt < ? ORDER BY createdAt`)
+      .prepare(
+        `SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM quotes WHERE deleted = 0 AND createdAt IS NOT NULL AND createdAt < ? ORDER BY createdAt`,
+      )
       .all(cutoff) as Record<string, unknown>[];
     if (rows.length === 0) return { archived: 0, cutoff, years };
     ctx.progress(0.2, `writing ${rows.length} quotes to the SQL dump`);
@@ -230,21 +234,28 @@ export class MaintenanceService {
       'COMMIT;',
       '',
     ];
+    // Written and fsynced first, named only once the rows have moved: a failed move leaves no dump
+    // claiming quotes were archived.
     fs.writeFileSync(`${dump}.partial`, lines.join('\n'));
     fsyncPath(`${dump}.partial`);
-    fs.renameSync(`${dump}.partial`, dump);
     ctx.progress(0.6, 'moving the quotes into archived_quotes');
     const insert = db.prepare(
       `INSERT OR REPLACE INTO archived_quotes (${[...cols, 'archived_at', 'archive_job'].map((c) => `"${c}"`).join(', ')})
        VALUES (${[...cols, 'archived_at', 'archive_job'].map(() => '?').join(', ')})`,
     );
     let lastSeq = 0;
-    this.sync.transaction(() => {
-      for (const r of rows) {
-        insert.run(...cols.map((c) => r[c] as never), archivedAt, ctx.id);
-        lastSeq = this.sync.applyServerVersion('quotes', String(r.id), null, by) ?? lastSeq;
-      }
-    });
+    try {
+      this.sync.transaction(() => {
+        for (const r of rows) {
+          insert.run(...cols.map((c) => r[c] as never), archivedAt, ctx.id);
+          lastSeq = this.sync.applyServerVersion('quotes', String(r.id), null, by) ?? lastSeq;
+        }
+      });
+    } catch (err) {
+      fs.rmSync(`${dump}.partial`, { force: true });
+      throw err;
+    }
+    fs.renameSync(`${dump}.partial`, dump);
     if (lastSeq) this.sync.announce(lastSeq);
     return { archived: rows.length, cutoff, years, dump: path.relative(this.store.layout.root, dump) };
   }

@@ -1,4 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { LOGGER } from '../common/tokens';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   BackupsQuery,
@@ -17,6 +19,7 @@ import {
 import type { Response } from 'express';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
 import { Roles } from '../auth/decorators';
@@ -44,6 +47,7 @@ export class BackupsController {
     private readonly backups: BackupsService,
     private readonly restores: RestoreService,
     private readonly audit: AuditService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @Post()
@@ -91,36 +95,49 @@ export class BackupsController {
   ): Promise<void> {
     const b = this.backups.get(id);
     const base = b.name.replace(/\//g, '_');
+    // Resolved (404 when gone from disk) before anything is sent.
+    const files = b.kind === 'monthly' ? [] : b.files.map((f) => ({ name: path.basename(f.path), file: this.backups.filePath(b, f.role) }));
+    const zip = b.kind === 'monthly' ? this.backups.filePath(b) : null;
     await this.audit.record(req, { action: 'backup.download', target: b.name, details: { file: q.file ?? 'all' } });
-    if (b.kind === 'monthly') {
-      const zip = this.backups.filePath(b);
-      if (!q.file) {
-        res.setHeader('Content-Type', 'application/zip');
-        res.setHeader('Content-Disposition', `attachment; filename="${path.basename(zip)}"`);
-        res.setHeader('Content-Length', String(fs.statSync(zip).size));
-        fs.createReadStream(zip).pipe(res);
-        return;
-      }
+    let body: NodeJS.ReadableStream;
+    let close = () => undefined as void;
+    if (zip && !q.file) {
+      res.setHeader('Content-Type', 'application/zip');
+      res.setHeader('Content-Disposition', `attachment; filename="${path.basename(zip)}"`);
+      res.setHeader('Content-Length', String(fs.statSync(zip).size));
+      body = fs.createReadStream(zip);
+    } else if (zip) {
       const name = q.file === 'server' ? 'server.db' : 'generated_numbers.db';
-      const entry = await entryStream(zip, name);
+      const entry = await entryStream(zip, name).catch((err: Error) => {
+        throw new ApiException('BACKUP_NOT_RESTORABLE', `Archive ${b.name} cannot be read (${err.message}).`);
+      });
       if (!entry) throw new ApiException('NOT_FOUND', `Archive ${b.name} has no ${name}.`);
       res.setHeader('Content-Type', 'application/vnd.sqlite3');
       res.setHeader('Content-Disposition', `attachment; filename="${base}_${name}"`);
       res.setHeader('Content-Length', String(entry.size));
-      entry.stream.on('end', () => entry.close()).pipe(res);
-      return;
-    }
-    if (q.file) {
+      body = entry.stream;
+      close = entry.close;
+    } else if (q.file) {
       const file = this.backups.filePath(b, q.file);
       res.setHeader('Content-Type', 'application/vnd.sqlite3');
       res.setHeader('Content-Disposition', `attachment; filename="${path.basename(file)}"`);
       res.setHeader('Content-Length', String(fs.statSync(file).size));
-      fs.createReadStream(file).pipe(res);
-      return;
+      body = fs.createReadStream(file);
+    } else {
+      res.setHeader('Content-Type', 'application/zip');
+      res.setHeader('Content-Disposition', `attachment; filename="${base}.zip"`);
+      body = zipStream(files);
     }
-    res.setHeader('Content-Type', 'application/zip');
-    res.setHeader('Content-Disposition', `attachment; filename="${base}.zip"`);
-    zipStream(b.files.map((f) => ({ name: path.basename(f.path), file: this.backups.filePath(b, f.role) }))).pipe(res);
+    try {
+      // A client that goes away, or a file damaged on disk, ends this response only.
+      await pipeline(body, res);
+    } catch (err) {
+      this.logger.warn({ err, backup: b.name }, 'backup download ended early');
+      if (!res.headersSent) throw new ApiException('BACKUP_NOT_RESTORABLE', `Backup ${b.name} could not be read from disk.`);
+      res.destroy();
+    } finally {
+      close();
+    }
   }
 
   @Post(':id/restore')
@@ -213,6 +230,12 @@ export class MaintenanceController {
   @Roles('admin', 'manager')
   @ApiOperation({ summary: 'Maintenance runs with start, end, result and details, newest first.' })
   runs(@Query(new ZodPipe(JobsQuery, 'query')) q: JobsQuery): JobView[] {
+    if (q.type && !(MAINTENANCE_JOBS as readonly string[]).includes(q.type)) {
+      throw new ApiException(
+        'VALIDATION_FAILED',
+        `type must be a maintenance job (${MAINTENANCE_JOBS.join(', ')}); backups and restores are under /api/v1/jobs.`,
+      );
+    }
     return this.jobs.list(q, MAINTENANCE_JOBS);
   }
 

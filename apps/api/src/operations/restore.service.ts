@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { MasterStore, SYNCED_TABLES, checkIntegrity, dataColumnNames, runDbWorker, sqlTime } from '@cacpq/db';
+import { MasterStore, SERVER_MIGRATIONS, SYNCED_TABLES, dataColumnNames, runDbWorker, sqlTime } from '@cacpq/db';
 import type { BackupView, JobView, RestorePreview, RestoreRequest } from '@cacpq/sync-protocol';
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +16,11 @@ import { JobsService, type JobContext } from './jobs.service';
 import { MaintenanceMode } from './maintenance-mode';
 
 const SYNCED = new Set(SYNCED_TABLES.map((t) => t.name));
+
+/** What JobsService writes on the jobs a stop cut off. */
+const INTERRUPTED_MESSAGE = 'The server stopped before this job finished; nothing it had not completed was kept.';
+
+class SwapFailed extends Error {}
 
 /**
  * Restores. A full restore runs in a fixed order: maintenance mode (sync answers 503 with
@@ -48,9 +53,9 @@ export class RestoreService implements OnModuleInit {
   onModuleInit(): void {
     const rows = this.store.hubDb
       .prepare(
-        `SELECT id, result FROM jobs WHERE type = 'restore' AND (status IN ('queued', 'running') OR (status = 'interrupted' AND error LIKE 'The server stopped%'))`,
+        `SELECT id, result FROM jobs WHERE type = 'restore' AND (status IN ('queued', 'running') OR (status = 'interrupted' AND error = ?))`,
       )
-      .all() as { id: number; result: string | null }[];
+      .all(INTERRUPTED_MESSAGE) as { id: number; result: string | null }[];
     const generation = this.store.generation;
     for (const r of rows) {
       const planned = r.result ? (JSON.parse(r.result) as { newGeneration?: string }).newGeneration : undefined;
@@ -108,6 +113,7 @@ export class RestoreService implements OnModuleInit {
         `Backup ${backup.name} did not verify (${backup.problem ?? 'unknown'}); it cannot be restored.`,
       );
     }
+    this.backups.assertOnDisk(backup);
     const unknown = (body.tables ?? []).filter((t) => !SYNCED.has(t));
     if (unknown.length) {
       throw new ApiException(
@@ -131,12 +137,34 @@ export class RestoreService implements OnModuleInit {
   /** Records asked for must be in the backup: answered before anything is queued (plain files only; archives are checked in the job). */
   private checkIdsInBackup(backup: BackupView, body: RestoreRequest): void {
     if (!body.ids) return;
-    const db = new Database(this.backups.filePath(backup, 'server'), { readonly: true, fileMustExist: true });
+    let db: Database.Database;
+    try {
+      db = new Database(this.backups.filePath(backup, 'server'), { readonly: true, fileMustExist: true });
+    } catch (err) {
+      if (err instanceof ApiException) throw err;
+      throw new ApiException('BACKUP_NOT_RESTORABLE', `Backup ${backup.name} cannot be read (${(err as Error).message}).`);
+    }
     try {
       const missing = this.findMissing(db, body);
       if (missing.length) throw this.notInBackup(backup, missing);
+      this.assertUnambiguous(db, backup, body);
     } finally {
       db.close();
+    }
+  }
+
+  /** Without `tables`, an id must name one row: legacy masters number every table 1, 2, 3, … */
+  private assertUnambiguous(db: Database.Database, backup: BackupView, body: RestoreRequest): void {
+    if (body.tables || !body.ids) return;
+    const tables = [...SYNCED].filter((t) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(t));
+    for (const id of body.ids) {
+      const holders = tables.filter((t) => db.prepare(`SELECT 1 FROM "${t}" WHERE id = ?`).get(id));
+      if (holders.length > 1) {
+        throw new ApiException(
+          'VALIDATION_FAILED',
+          `In backup ${backup.name} the id ${id} names a row in ${holders.join(' and ')}; say which with "tables". Nothing was restored.`,
+        );
+      }
     }
   }
 
@@ -176,6 +204,13 @@ export class RestoreService implements OnModuleInit {
         ctx.progress(0.5, 'checking the backup'),
       );
       if (check.problem) throw new Error(`The backup's server.db did not verify (${check.problem}); the master was not touched.`);
+      const known = new Set(SERVER_MIGRATIONS.map((m) => m.name));
+      const newer = check.migrations.filter((m) => !known.has(m));
+      if (newer.length) {
+        throw new Error(
+          `The backup was written by a newer version of this server (schema ${newer.join(', ')}); upgrade the server first. The master was not touched.`,
+        );
+      }
       if (material.numbers) {
         const n = await runDbWorker({ file: material.numbers, check: 'integrity_check', foreignKeys: true });
         if (n.problem) throw new Error(`The backup's generated_numbers.db did not verify (${n.problem}); the master was not touched.`);
@@ -184,35 +219,79 @@ export class RestoreService implements OnModuleInit {
       ctx.progress(0.6, 'preparing the restored files');
       const prepared = await this.store.prepareRestoreCandidate({ server: material.server, numbers: material.numbers, generation });
       ctx.note({ restoredSeq: prepared.restoredSeq, carriedNumbers: prepared.carriedNumbers });
+      for (const file of [material.server, material.numbers]) {
+        if (!file) continue;
+        const r = await runDbWorker({ file, check: 'integrity_check', foreignKeys: true });
+        if (r.problem) throw new Error(`The migrated copy of the backup did not verify (${r.problem}); the master was not touched.`);
+      }
 
       ctx.progress(0.75, 'swapping the files');
       await faultPoint('restore.before-swap');
-      await this.store.suspend(`a restore from ${backup.name}`);
+      const held = `a restore from ${backup.name}`;
       try {
+        await this.store.suspend(held);
         if (material.numbers) this.store.replaceFile('numbers', material.numbers);
         await faultPoint('restore.between-swaps');
         this.store.replaceFile('server', material.server);
         await faultPoint('restore.after-swap');
-      } finally {
+        // The files now in place, checked before anything reads them.
+        ctx.progress(0.85, 'checking the restored master');
+        for (const file of [this.store.layout.serverDb, this.store.layout.numbersDb]) {
+          const r = await runDbWorker({ file, check: 'integrity_check' });
+          if (r.problem) throw new SwapFailed(`the restored ${file} failed its check: ${r.problem}`);
+        }
         await this.store.resume();
+      } catch (err) {
+        if (this.store.suspended) await this.rollBack(snapshot, err as Error);
+        throw err;
       }
-
-      ctx.progress(0.85, 'checking the restored master');
-      const after = checkIntegrity(this.store.serverDb);
-      const afterNumbers = checkIntegrity(this.store.numbersDb);
-      if (after !== 'ok' || afterNumbers !== 'ok' || this.store.generation !== generation) {
-        throw new Error(
-          `The restored master failed its check (server.db: ${after}; generated_numbers.db: ${afterNumbers}). The state before the restore is kept in ${snapshot.name}.`,
-        );
-      }
+      if (this.store.generation !== generation) throw new Error('The restored master does not carry the new generation.');
       ctx.progress(1, 'done');
       this.logger.warn({ backup: backup.name, generation, restoredSeq: prepared.restoredSeq }, 'master restored from a backup');
       return { restored: backup.name, generation, integrity: 'ok' };
     } finally {
       material?.cleanup();
-      this.maintenance.exit();
-      // Workstations sync at once: a new generation makes them give back what the backup lacks.
-      this.syncEvents.generationChanged(this.store.generation);
+      if (!this.store.suspended) {
+        this.maintenance.exit();
+        // Workstations sync at once: a new generation makes them give back what the backup lacks.
+        this.syncEvents.generationChanged(this.store.generation);
+      }
+    }
+  }
+
+  /**
+   * After a failure with the files closed: puts the pre-restore snapshot back and reopens. If even
+   * that cannot open, the master stays closed and in maintenance mode (sync keeps answering 503)
+   * rather than serve a damaged file; the job's error says what to do.
+   */
+  private async rollBack(snapshot: BackupView, cause: Error): Promise<void> {
+    this.logger.error(
+      { err: cause, snapshot: snapshot.name },
+      'restore failed after closing the master; putting the pre-restore snapshot back',
+    );
+    try {
+      if (!(cause instanceof SwapFailed) && this.store.suspended) {
+        // Nothing was replaced yet, or the new files are fine but did not open: try them as they are first.
+        try {
+          await this.store.resume();
+          return;
+        } catch {
+          // fall through to the snapshot
+        }
+      }
+      const back = await this.backups.material(snapshot, `rollback-${snapshot.id}`);
+      try {
+        if (back.numbers) this.store.replaceFile('numbers', back.numbers);
+        this.store.replaceFile('server', back.server);
+      } finally {
+        back.cleanup();
+      }
+      await this.store.resume();
+    } catch (err) {
+      this.logger.fatal({ err }, 'the master could not be reopened; it stays in maintenance mode');
+      throw new Error(
+        `The restore failed (${cause.message}) and the master could not be reopened (${(err as Error).message}). It stays in maintenance mode; restart the server, and restore ${snapshot.name} if it does not start.`,
+      );
     }
   }
 
@@ -240,6 +319,7 @@ export class RestoreService implements OnModuleInit {
         if (body.ids) {
           const missing = this.findMissing(src, body);
           if (missing.length) throw this.notInBackup(backup, missing);
+          this.assertUnambiguous(src, backup, body);
         }
         const tables = body.tables ?? [...SYNCED];
         const perTable: Record<string, number> = {};

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../common/tokens';
 import { SettingsService, type SettingKey } from '../settings/settings.service';
 import { BackupsService } from './backups.service';
-import { CronSchedule } from './cron-schedule';
+import { CronSchedule, wallMinute } from './cron-schedule';
 import { JobsService } from './jobs.service';
 import { MaintenanceService } from './maintenance.service';
 
@@ -21,7 +21,9 @@ interface Entry {
  */
 @Injectable()
 export class OperationsScheduler {
+  /** Per job, the wall-clock minute it last fired for. */
   private readonly fired = new Map<string, number>();
+  private lastWall: number | null = null;
   private readonly entries: Entry[];
 
   constructor(
@@ -55,19 +57,28 @@ export class OperationsScheduler {
     this.tick(new Date());
   }
 
-  /** Starts every job whose schedule matches `now`'s minute (once per minute); returns their names. */
+  /**
+   * Starts every job whose schedule matches a local wall-clock minute since the last tick (at
+   * most three hours back; a longer gap is a stop, and missed runs are not made up), each at most
+   * once per wall-clock minute: a 02:00 job still runs on the night the clocks skip 02:00-03:00,
+   * and a 01:00 job runs once on the night 01:00-02:00 happens twice. Returns the jobs started.
+   */
   tick(now: Date): string[] {
-    const minute = Math.floor(now.getTime() / 60_000);
+    const wall = wallMinute(now);
+    const from = this.lastWall !== null && wall - this.lastWall <= 180 * 60_000 ? this.lastWall + 60_000 : wall;
+    this.lastWall = Math.max(this.lastWall ?? wall, wall);
     const started: string[] = [];
-    for (const e of this.entries) {
-      const schedule = this.schedule(e);
-      if (!schedule?.matches(now) || this.fired.get(e.job) === minute) continue;
-      this.fired.set(e.job, minute);
-      try {
-        e.start(now);
-        started.push(e.job);
-      } catch (err) {
-        this.logger.error({ err, job: e.job }, 'scheduled job could not start');
+    for (let w = from; w <= wall; w += 60_000) {
+      for (const e of this.entries) {
+        const schedule = this.schedule(e);
+        if (!schedule?.matchesWall(w) || (this.fired.get(e.job) ?? -Infinity) >= w) continue;
+        this.fired.set(e.job, w);
+        try {
+          e.start(now);
+          started.push(e.job);
+        } catch (err) {
+          this.logger.error({ err, job: e.job }, 'scheduled job could not start');
+        }
       }
     }
     return started;

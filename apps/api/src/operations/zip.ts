@@ -133,7 +133,9 @@ export async function entryStream(
 /** A zip of several files, streamed as it is built (downloads of a daily or weekly set). */
 export function zipStream(files: { name: string; file: string }[]): NodeJS.ReadableStream {
   const zip = new yazl.ZipFile();
-  for (const f of files) zip.addFile(f.file, f.name, { compress: true });
+  // A file that cannot be read fails the output stream (and so the response), never the process.
+  (zip as unknown as NodeJS.EventEmitter).on('error', (err: Error) => zip.outputStream.emit('error', err));
+  for (const f of files) zip.addReadStream(fs.createReadStream(f.file), f.name, { compress: true, mtime: new Date() });
   zip.end();
   return zip.outputStream;
 }

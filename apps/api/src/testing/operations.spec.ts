@@ -316,6 +316,90 @@ describe('restore', () => {
   });
 });
 
+describe('backups that changed on disk', () => {
+  it('answers a download or restore of a backup whose files are gone with a 404, and keeps serving', async () => {
+    const b = await backup('manual');
+    fs.rmSync(path.join(server.dataDir, b.files.find((f) => f.role === 'numbers')!.path));
+    for (const url of [`/api/v1/backups/${b.id}/download`, `/api/v1/backups/${b.id}/download?file=numbers`]) {
+      const res = await admin.auth(server.http.get(url), 'GET').expect(404);
+      expect(res.body).toMatchObject({ code: 'NOT_FOUND' });
+      expect(res.body.message).toMatch(/no longer on disk/);
+    }
+    const restore = await admin
+      .auth(server.http.post(`/api/v1/backups/${b.id}/restore`), 'POST')
+      .send({ confirm: `restore ${b.name}` })
+      .expect(404);
+    expect(restore.body.code).toBe('NOT_FOUND');
+    expect((await admin.auth(server.http.get('/api/v1/jobs?type=restore&status=queued'), 'GET').expect(200)).body).toEqual([]);
+    // The next listing shows what is left (its server.db, verified again); with that gone too, the set is dropped.
+    const list = async () => (await admin.auth(server.http.get('/api/v1/backups?kind=manual'), 'GET').expect(200)).body as BackupView[];
+    expect((await list()).find((x) => x.id === b.id)!.files.map((f) => f.role)).toEqual(['server']);
+    fs.rmSync(path.join(server.dataDir, b.files.find((f) => f.role === 'server')!.path));
+    expect((await list()).find((x) => x.id === b.id)).toBeUndefined();
+  });
+
+  it('streams a damaged monthly archive as far as it can and never takes the server down', async () => {
+    const m = await backup('monthly');
+    const zip = path.join(server.dataDir, 'archives', `${m.name.slice('monthly/'.length)}.zip`);
+    const bytes = fs.readFileSync(zip);
+    bytes.fill(0x33, 200, Math.min(bytes.length - 200, 4000));
+    fs.writeFileSync(zip, bytes);
+    const fstat = fs.statSync(zip);
+    fs.utimesSync(zip, fstat.atime, new Date(fstat.mtimeMs + 5000));
+    const res = await admin
+      .auth(server.http.get(`/api/v1/backups/${m.id}/download?file=server`), 'GET')
+      .buffer(true)
+      .parse(binary)
+      .catch((err: Error) => ({ status: 0, error: err.message }));
+    expect([0, 200, 409]).toContain(res.status);
+    await admin.auth(server.http.get('/api/health'), 'GET').expect(200);
+    // Once listed again it is known to be damaged and cannot be restored.
+    const again = ((await admin.auth(server.http.get('/api/v1/backups?kind=monthly'), 'GET').expect(200)).body as BackupView[]).find(
+      (x) => x.name === m.name,
+    )!;
+    expect(again.status).toBe('failed');
+  });
+
+  it('keeps cataloguing when an odd folder or a dangling link sits among the backups', async () => {
+    const weekly = path.join(server.dataDir, 'backups', 'weekly');
+    fs.mkdirSync(path.join(weekly, '2026-02-31'), { recursive: true });
+    fs.writeFileSync(path.join(weekly, '2026-02-31', 'server.db'), 'not a date, not a database');
+    fs.symlinkSync(path.join(server.dataDir, 'nowhere'), path.join(weekly, '2026-03-01'));
+    const b = await backup('weekly');
+    const list = (await admin.auth(server.http.get('/api/v1/backups?kind=weekly'), 'GET').expect(200)).body as BackupView[];
+    expect(list.map((x) => x.name)).toContain(b.name);
+    expect(list.map((x) => x.name)).not.toContain('weekly/2026-02-31');
+  });
+
+  it('asks which table when a record id names rows in more than one table', async () => {
+    await push([customer('shared-id', 'A customer')]).expect(200);
+    await push([
+      {
+        table: 'components',
+        op: 'upsert',
+        id: 'shared-id',
+        baseVersion: 0,
+        updatedAt: new Date().toISOString(),
+        values: { sku: 'S-1', name: 'A component' },
+      },
+    ]).expect(200);
+    const b = await backup('manual');
+    const res = await admin
+      .auth(server.http.post(`/api/v1/backups/${b.id}/restore`), 'POST')
+      .send({ confirm: `restore ${b.name}`, ids: ['shared-id'] })
+      .expect(400);
+    expect(res.body.message).toMatch(/customers and components/);
+    const ok = await admin
+      .auth(server.http.post(`/api/v1/backups/${b.id}/restore`), 'POST')
+      .send({ confirm: `restore ${b.name}`, ids: ['shared-id'], tables: ['components'] })
+      .expect(202);
+    expect(await waitJob(ok.body as JobView)).toMatchObject({ status: 'succeeded' });
+    expect((await admin.auth(server.http.get('/api/v1/maintenance/runs?type=backup'), 'GET').expect(400)).body.code).toBe(
+      'VALIDATION_FAILED',
+    );
+  });
+});
+
 describe('maintenance', () => {
   it('runs every job, records start, end and result, and lists the runs', async () => {
     for (const job of ['integrity', 'vacuum', 'reindex', 'optimize', 'checkpoint']) {
@@ -476,6 +560,9 @@ describe('restoring a backup written by the old scripts', () => {
     const snap = await alice.auth(server.http.get('/api/v1/sync/snapshot'), 'GET');
     expect({ status: snap.status, body: snap.status === 200 ? null : snap.body }).toEqual({ status: 200, body: null });
     await push([customer('after-legacy', 'After the legacy restore')]).expect(200);
+    // Quote archiving works on an adopted master whose quotes table holds the old app's extra columns.
+    const archive = (await admin.auth(server.http.post('/api/v1/maintenance/archive-quotes'), 'POST').expect(202)).body as JobView;
+    expect(await waitJob(archive)).toMatchObject({ status: 'succeeded', error: null });
     fs.rmSync(legacy, { recursive: true, force: true });
   });
 });
