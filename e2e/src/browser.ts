@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT, tempDir } from './harness';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -78,4 +78,14 @@ export async function launchBrowser(): Promise<BrowserContext> {
       '--disable-sync',
     ],
   });
+}
+
+/** Signs in through the login page, from a clean cookie jar. */
+export async function signIn(browser: BrowserContext, page: Page, url: string, username: string, password: string): Promise<void> {
+  await browser.clearCookies();
+  await page.goto(`${url}/`);
+  await page.waitForURL(/\/login\?next=%2F$/);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }

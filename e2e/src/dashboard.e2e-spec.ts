@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard } from './browser';
+import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
 
 describe('the dashboard in real Chromium, through the one origin', () => {
   let dataDir: string;
@@ -33,12 +33,7 @@ describe('the dashboard in real Chromium, through the one origin', () => {
   });
 
   async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await browser.clearCookies();
-    await page.goto(`${server.url}/`);
-    await page.waitForURL(/\/login\?next=%2F$/);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInAs(browser, page, server.url, username, password);
   }
 
   it('sends a signed-out visitor to the login page and explains a wrong password', async () => {

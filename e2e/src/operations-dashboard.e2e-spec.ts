@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard } from './browser';
+import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
 
 const MANAGER = { username: 'olivia', password: 'olivia-password-1' };
 
@@ -44,12 +44,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
   });
 
   async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await browser.clearCookies();
-    await page.goto(`${server.url}/`);
-    await page.waitForURL(/\/login\?next=%2F$/);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInAs(browser, page, server.url, username, password);
     await page.waitForURL(`${server.url}/`);
     await page.getByTestId('overview').waitFor();
   }

@@ -15,7 +15,7 @@ import { AddNumberHighWater1764100000100 } from './migrations/hub/1764100000100-
 import { AddOperationsTables1764200000100 } from './migrations/hub/1764200000100-add-operations-tables';
 import { AddArchivedQuotes1764200000000 } from './migrations/server/1764200000000-add-archived-quotes';
 import { applyPragmas, checkIntegrity } from './pragmas';
-import { countRows } from './backup/files';
+import { countRows, fsyncDir, fsyncPath } from './backup/files';
 import { fileStamp } from './time';
 import type { MigrationInterface } from 'typeorm';
 
@@ -191,9 +191,9 @@ export class MasterStore {
     for (const f of [`${target}-wal`, `${target}-shm`, `${target}-journal`, `${prepared}-wal`, `${prepared}-shm`, `${prepared}-journal`]) {
       fs.rmSync(f, { force: true });
     }
-    fsyncFile(prepared);
+    fsyncPath(prepared);
     fs.renameSync(prepared, target);
-    fsyncFile(path.dirname(target));
+    fsyncDir(path.dirname(target));
   }
 
   /** Reopens the master files (running any migrations a replaced file needs) and ends the suspension. */
@@ -438,7 +438,7 @@ async function adoptLegacy(
     backup = path.join(dir, path.basename(file));
     const partial = `${backup}.partial`;
     await src.backup(partial);
-    fsyncFile(partial);
+    fsyncPath(partial);
     const copy = new Database(partial, { readonly: true, fileMustExist: true });
     try {
       const check = checkIntegrity(copy);
@@ -474,7 +474,7 @@ async function adoptLegacy(
     } finally {
       await ds.destroy();
     }
-    fsyncFile(work);
+    fsyncPath(work);
   } catch (err) {
     removeWork();
     throw new Error(
@@ -484,15 +484,6 @@ async function adoptLegacy(
   fs.renameSync(work, file);
   removeWork();
   for (const f of [`${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
-  fsyncFile(path.dirname(file));
+  fsyncDir(path.dirname(file));
   return { file, backup, rowCounts };
-}
-
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SYNCED_TABLES, dataDirLayout, freeBytes, prng, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
+import { SYNCED_TABLES, dataDirLayout, freeBytes, fsyncPath, prng, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
 import type { CreatedToken, JobView, PushRequest, SyncInfoResponse } from '@cacpq/sync-protocol';
 import { ApiClient } from '../cli/client';
 
@@ -286,15 +286,6 @@ function fillMaster(serverDb: string, targetBytes: number): Record<string, numbe
   return counts;
 }
 
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * Writes every dirty page of the machine to disk (sync(1)), so that each timed copy starts from
  * the same state and does not pay for the writeback of the one before. Skipped where there is no sync.
@@ -308,7 +299,7 @@ function plainCopy(src: string, dest: string): number {
   flushDisk();
   const started = process.hrtime.bigint();
   fs.copyFileSync(src, dest);
-  fsyncFile(dest);
+  fsyncPath(dest);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const size = fs.statSync(dest).size;
   fs.rmSync(dest, { force: true });
@@ -328,7 +319,7 @@ async function rawBackup(src: string, dest: string): Promise<number> {
   try {
     const started = process.hrtime.bigint();
     await db.backup(dest, { progress: () => 0x7fffffff });
-    fsyncFile(dest);
+    fsyncPath(dest);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     return fs.statSync(dest).size / MB / seconds;
   } finally {
