@@ -4,8 +4,12 @@ import * as path from 'node:path';
 import { SyncClient } from '@cacpq/sync-protocol';
 import { fileStamp, writeLegacyDataDir } from '@cacpq/db';
 import { freePort } from './browser';
-import { ROOT, adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
+import { adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
 import { Workstation, cacpqAsync } from './workstations';
+
+// The damaged-backup fixture, built from text (e2e/fixtures/backups/README.md).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { writeDamagedBackup } = require('../fixtures/backups/damaged-backup') as { writeDamagedBackup(target: string): void };
 
 interface Job {
   id: number;
@@ -115,10 +119,7 @@ describe('backups and restores with a real server process and workstations', () 
     // Yesterday's, so that the daily retention (30 days) keeps it while this suite runs.
     fs.copyFileSync(path.join(legacy, 'database', 'server.db'), path.join(daily, `server_${scriptStamp}.db`));
     fs.copyFileSync(path.join(legacy, 'database', 'generated_numbers.db'), path.join(daily, `generated_numbers_${scriptStamp}.db`));
-    fs.copyFileSync(
-      path.join(ROOT, 'e2e', 'fixtures', 'backups', 'server_2025-11-10_020000.db'),
-      path.join(daily, 'server_2025-11-10_020000.db'),
-    );
+    writeDamagedBackup(path.join(daily, 'server_2025-11-10_020000.db'));
     await start();
     expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
   });
