@@ -40,6 +40,8 @@ import { OpsEvents } from './operations/ops-events';
 import { OpsGateway } from './operations/ops.gateway';
 import { RestoreService } from './operations/restore.service';
 import { OperationsScheduler } from './operations/scheduler.service';
+import { MonitoringController } from './monitoring/monitoring.controller';
+import { MonitoringService } from './monitoring/monitoring.service';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -66,6 +68,7 @@ export class AppModule implements NestModule {
         BackupsController,
         JobsController,
         MaintenanceController,
+        MonitoringController,
       ],
       providers: [
         AuditService,
@@ -91,6 +94,7 @@ export class AppModule implements NestModule {
         RestoreService,
         MaintenanceService,
         OperationsScheduler,
+        MonitoringService,
         AuthGuard,
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },

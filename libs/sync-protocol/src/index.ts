@@ -4,5 +4,6 @@ export * from './health';
 export * from './validation';
 export * from './sync';
 export * from './operations';
+export * from './monitoring';
 export * from './client/sync-client';
 export * from './client/local-schema';

@@ -73,6 +73,11 @@ const ROUTES: (() => Route)[] = [
   () => ({ method: 'GET', path: '/api/v1/maintenance/state', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/settings', expect: ADMIN_ONLY(200) }),
   () => ({ method: 'PATCH', path: '/api/v1/settings', body: { 'retention.daily.days': 30 }, expect: ADMIN_ONLY(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/sync-activity', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/conflict-summary', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/active-users', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/sync-stats', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/workstations', expect: MANAGERS(200) }),
   // Logout last: it ends the caller's session.
   () => ({ method: 'POST', path: '/api/v1/auth/logout', expect: ANY_SIGNED_IN(204) }),
 ];

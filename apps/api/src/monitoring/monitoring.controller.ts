@@ -1,0 +1,55 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ActiveUsersQuery,
+  ConflictSummaryQuery,
+  SyncActivityQuery,
+  SyncStatsQuery,
+  type ActiveUserRow,
+  type ConflictSummaryRow,
+  type SyncActivityPage,
+  type SyncStats,
+  type WorkstationRow,
+} from '@cacpq/sync-protocol';
+import { Roles } from '../auth/decorators';
+import { ZodPipe } from '../common/zod';
+import { MonitoringService } from './monitoring.service';
+
+@ApiTags('monitoring')
+@Controller('api/v1/monitoring')
+@Roles('admin', 'manager')
+export class MonitoringController {
+  constructor(private readonly monitoring: MonitoringService) {}
+
+  @Get('sync-activity')
+  @ApiOperation({ summary: "The guide's sync activity listing: any range (default the last 24 h), by user, workstation, status; paged." })
+  syncActivity(@Query(new ZodPipe(SyncActivityQuery, 'query')) q: SyncActivityQuery): SyncActivityPage {
+    return this.monitoring.syncActivity(q);
+  }
+
+  @Get('conflict-summary')
+  @ApiOperation({ summary: "The guide's conflict summary: per day, syncs, conflicts, average, failed (default 7 days)." })
+  conflictSummary(@Query(new ZodPipe(ConflictSummaryQuery, 'query')) q: ConflictSummaryQuery): ConflictSummaryRow[] {
+    return this.monitoring.conflictSummary(q);
+  }
+
+  @Get('active-users')
+  @ApiOperation({ summary: "The guide's most active users: active days and changes per user (default 30 days)." })
+  activeUsers(@Query(new ZodPipe(ActiveUsersQuery, 'query')) q: ActiveUsersQuery): ActiveUserRow[] {
+    return this.monitoring.activeUsers(q);
+  }
+
+  @Get('sync-stats')
+  @ApiOperation({
+    summary: 'Success rate, conflict rate, average duration, records pulled/pushed and conflicts over a range (default 24 h).',
+  })
+  syncStats(@Query(new ZodPipe(SyncStatsQuery, 'query')) q: SyncStatsQuery): SyncStats {
+    return this.monitoring.syncStats(q);
+  }
+
+  @Get('workstations')
+  @ApiOperation({ summary: 'Last sync, its status and sync count per user and workstation ("ensure all users are syncing").' })
+  workstations(): WorkstationRow[] {
+    return this.monitoring.workstations();
+  }
+}

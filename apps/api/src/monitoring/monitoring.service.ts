@@ -1,0 +1,208 @@
+import { Injectable } from '@nestjs/common';
+import { MasterStore, sqlTime } from '@cacpq/db';
+import type {
+  ActiveUserRow,
+  ActiveUsersQuery,
+  ConflictSummaryQuery,
+  ConflictSummaryRow,
+  SyncActivityPage,
+  SyncActivityQuery,
+  SyncStats,
+  SyncStatsQuery,
+  WorkstationRow,
+} from '@cacpq/sync-protocol';
+import { ApiException } from '../common/api-exception';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The guide's monitoring queries, answered from `sync_log` and the synced tables. Each keeps the
+ * guide's SQL (the tests run the guide's text on the same file and compare), with the fixed
+ * "last 24 hours / 7 days / 30 days" turned into parameters.
+ */
+@Injectable()
+export class MonitoringService {
+  constructor(private readonly store: MasterStore) {}
+
+  private get db() {
+    return this.store.serverDb;
+  }
+
+  /** `from`/`to` as stored timestamps; `from` defaults to `defaultSpanMs` before `to`; an inverted range is a 400. */
+  private range(q: { from?: string; to?: string }, defaultSpanMs: number): { from: string; to: string } {
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - defaultSpanMs);
+    if (from.getTime() >= to.getTime()) {
+      throw new ApiException(
+        'VALIDATION_FAILED',
+        `The range is inverted or empty: from (${from.toISOString()}) must be before to (${to.toISOString()}).`,
+      );
+    }
+    return { from: sqlTime(from), to: sqlTime(to) };
+  }
+
+  /** The guide's "Sync activity last 24 hours", for any range, filtered and paged (newest first). */
+  syncActivity(q: SyncActivityQuery): SyncActivityPage {
+    const { from, to } = this.range(q, DAY_MS);
+    const where = ['timestamp > ?', 'timestamp <= ?'];
+    const args: (string | number)[] = [from, to];
+    for (const [col, v] of [
+      ['user', q.user],
+      ['client_id', q.clientId],
+      ['status', q.status],
+    ] as const) {
+      if (v === undefined) continue;
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
+    if (q.before !== undefined) {
+      // Keyset paging in the listing's own order (timestamp, then id), from the previous page's last row.
+      const last = this.db.prepare('SELECT timestamp FROM sync_log WHERE id = ?').get(q.before) as { timestamp: string } | undefined;
+      if (!last)
+        throw new ApiException(
+          'VALIDATION_FAILED',
+          `before=${q.before} is not a sync_log row (it may have been pruned); start again from the first page.`,
+        );
+      where.push('(timestamp < ? OR (timestamp = ? AND id < ?))');
+      args.push(last.timestamp, last.timestamp, q.before);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT id, datetime(timestamp) AS sync_time, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error
+         FROM sync_log WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, id DESC LIMIT ?`,
+      )
+      .all(...args, q.limit + 1) as {
+      id: number;
+      sync_time: string;
+      status: string;
+      records_pulled: number;
+      records_pushed: number;
+      conflicts: number;
+      duration_ms: number;
+      user: string | null;
+      client_id: string | null;
+      error: string | null;
+    }[];
+    const page = rows.slice(0, q.limit);
+    return {
+      from,
+      to,
+      rows: page.map((r) => ({
+        id: r.id,
+        syncTime: r.sync_time,
+        status: r.status,
+        recordsPulled: r.records_pulled,
+        recordsPushed: r.records_pushed,
+        conflicts: r.conflicts,
+        durationMs: r.duration_ms,
+        user: r.user,
+        clientId: r.client_id,
+        error: r.error,
+      })),
+      nextBefore: rows.length > q.limit ? page[page.length - 1].id : null,
+    };
+  }
+
+  /** The guide's "Conflict summary last 7 days", for the last N days. */
+  conflictSummary(q: ConflictSummaryQuery): ConflictSummaryRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT
+            DATE(timestamp) as date,
+            COUNT(*) as total_syncs,
+            SUM(conflicts) as total_conflicts,
+            ROUND(AVG(conflicts), 2) as avg_conflicts,
+            SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) as failed_syncs
+        FROM sync_log
+        WHERE timestamp > datetime('now', ?)
+        GROUP BY DATE(timestamp)
+        ORDER BY date DESC`,
+      )
+      .all(`-${q.days} days`) as {
+      date: string;
+      total_syncs: number;
+      total_conflicts: number;
+      avg_conflicts: number;
+      failed_syncs: number;
+    }[];
+    return rows.map((r) => ({
+      date: r.date,
+      totalSyncs: r.total_syncs,
+      totalConflicts: r.total_conflicts,
+      avgConflicts: r.avg_conflicts,
+      failedSyncs: r.failed_syncs,
+    }));
+  }
+
+  /** The guide's "Most active users (last 30 days)", for the last N days. */
+  activeUsers(q: ActiveUsersQuery): ActiveUserRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT
+            updated_by,
+            COUNT(DISTINCT DATE(updated_at)) as active_days,
+            COUNT(*) as total_changes
+        FROM (
+            SELECT updated_by, updated_at FROM components WHERE updated_at > datetime('now', @span)
+            UNION ALL
+            SELECT updated_by, updated_at FROM quotes WHERE updated_at > datetime('now', @span)
+            UNION ALL
+            SELECT updated_by, updated_at FROM projects WHERE updated_at > datetime('now', @span)
+        )
+        GROUP BY updated_by
+        ORDER BY total_changes DESC`,
+      )
+      .all({ span: `-${q.days} days` }) as { updated_by: string | null; active_days: number; total_changes: number }[];
+    return rows.map((r) => ({ updatedBy: r.updated_by, activeDays: r.active_days, totalChanges: r.total_changes }));
+  }
+
+  /** Success rate, average duration and totals over a range (default: the last 24 hours). */
+  syncStats(q: SyncStatsQuery): SyncStats {
+    const { from, to } = this.range(q, DAY_MS);
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) AS syncs,
+            SUM(CASE WHEN status = 'error' THEN 0 ELSE 1 END) AS succeeded,
+            SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS failed,
+            SUM(CASE WHEN conflicts > 0 THEN 1 ELSE 0 END) AS with_conflicts,
+            AVG(duration_ms) AS avg_duration,
+            SUM(records_pulled) AS pulled, SUM(records_pushed) AS pushed, SUM(conflicts) AS conflicts
+         FROM sync_log WHERE timestamp > ? AND timestamp <= ?`,
+      )
+      .get(from, to) as {
+      syncs: number;
+      succeeded: number | null;
+      failed: number | null;
+      with_conflicts: number | null;
+      avg_duration: number | null;
+      pulled: number | null;
+      pushed: number | null;
+      conflicts: number | null;
+    };
+    return {
+      from,
+      to,
+      syncs: r.syncs,
+      succeeded: r.succeeded ?? 0,
+      failed: r.failed ?? 0,
+      successRate: r.syncs ? (r.succeeded ?? 0) / r.syncs : null,
+      conflictRate: r.syncs ? (r.with_conflicts ?? 0) / r.syncs : null,
+      avgDurationMs: r.avg_duration === null ? null : Math.round(r.avg_duration * 100) / 100,
+      recordsPulled: r.pulled ?? 0,
+      recordsPushed: r.pushed ?? 0,
+      conflicts: r.conflicts ?? 0,
+    };
+  }
+
+  /** Last sync, its status and the number of syncs per user and workstation, most recent first. */
+  workstations(): WorkstationRow[] {
+    // SQLite takes the bare `status` from the row holding MAX(timestamp).
+    const rows = this.db
+      .prepare(
+        `SELECT user, client_id, MAX(timestamp) AS last_sync, status AS last_status, COUNT(*) AS syncs
+         FROM sync_log GROUP BY user, client_id ORDER BY last_sync DESC`,
+      )
+      .all() as { user: string | null; client_id: string | null; last_sync: string; last_status: string; syncs: number }[];
+    return rows.map((r) => ({ user: r.user, clientId: r.client_id, lastSync: r.last_sync, lastStatus: r.last_status, syncs: r.syncs }));
+  }
+}

@@ -1,0 +1,206 @@
+import { sqlTime } from '@cacpq/db';
+import type { ActiveUserRow, ConflictSummaryRow, SyncActivityPage, SyncStats, WorkstationRow } from '@cacpq/sync-protocol';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ADMIN_PASSWORD, makeUser, sessionCaller, startTestServer, type Caller, type TestServer } from './harness';
+
+/** The guide's SQL, verbatim (e2e/fixtures/guide-sql is checked against the guide by the e2e suite). */
+const GUIDE_SQL = path.resolve(__dirname, '..', '..', '..', '..', 'e2e', 'fixtures', 'guide-sql');
+function guideStatements(file: string): string[] {
+  return fs
+    .readFileSync(path.join(GUIDE_SQL, file), 'utf8')
+    .split(';')
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter(Boolean);
+}
+
+let server: TestServer;
+let manager: Caller;
+let user: Caller;
+
+const ago = (ms: number) => sqlTime(new Date(Date.now() - ms));
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const admin = await sessionCaller(server, 'admin', ADMIN_PASSWORD);
+  manager = (await makeUser(server, admin, 'mona', 'manager')).session;
+  user = (await makeUser(server, admin, 'ulf', 'user')).token;
+  // A fixture history: 40 days of syncs by four users on five workstations, some failed, some with
+  // conflicts, and changes to components, quotes and projects by several people.
+  const db = server.store.serverDb;
+  const log = db.prepare(
+    `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const people = ['alice', 'bob', 'carol', 'dave'];
+  let n = 0;
+  db.transaction(() => {
+    for (let minutes = 5; minutes < 40 * 24 * 60; minutes += 37) {
+      n++;
+      const who = people[n % 4];
+      const failed = n % 11 === 0;
+      log.run(
+        ago(minutes * 60_000),
+        failed ? 'error' : 'success',
+        failed ? 0 : (n * 7) % 50,
+        failed ? 0 : (n * 3) % 20,
+        failed ? 0 : n % 9 === 0 ? 1 + (n % 3) : 0,
+        20 + ((n * 13) % 400),
+        who,
+        `${who}-pc${n % 5 === 0 ? '-2' : ''}`,
+        failed ? 'network' : null,
+      );
+    }
+    for (const [table, cols] of [
+      ['components', 'sku, name'],
+      ['quotes', 'quoteNumber'],
+      ['projects', 'name'],
+    ] as const) {
+      for (let i = 0; i < 60; i++) {
+        const values = cols === 'quoteNumber' ? `'Q-${i}'` : cols === 'name' ? `'P ${i}'` : `'S-${i}', 'C ${i}'`;
+        db.prepare(`INSERT INTO ${table} (id, ${cols}, updated_at, updated_by) VALUES (?, ${values}, ?, ?)`).run(
+          `${table}-${i}`,
+          ago((i % 45) * DAY + i * HOUR),
+          people[(i * 3) % 4],
+        );
+      }
+    }
+  })();
+});
+afterAll(() => server.close());
+
+async function get<T>(url: string, caller: Caller = manager): Promise<T> {
+  return (await caller.auth(server.http.get(url), 'GET').expect(200)).body as T;
+}
+
+describe("the guide's monitoring queries as endpoints", () => {
+  it("sync activity: the guide's 24-hour listing, row for row", async () => {
+    const [guide] = guideStatements('monitoring-queries.sql');
+    const expected = server.store.serverDb.prepare(guide).all();
+    expect(expected.length).toBeGreaterThan(30);
+    const page = await get<SyncActivityPage>('/api/v1/monitoring/sync-activity?limit=1000');
+    expect(page.nextBefore).toBeNull();
+    expect(
+      page.rows.map((r) => ({
+        sync_time: r.syncTime,
+        status: r.status,
+        records_pulled: r.recordsPulled,
+        records_pushed: r.recordsPushed,
+        conflicts: r.conflicts,
+        duration_ms: r.durationMs,
+      })),
+    ).toEqual(expected);
+  });
+
+  it('sync activity pages through any range and filters by user, workstation and status', async () => {
+    const from = new Date(Date.now() - 10 * DAY).toISOString();
+    const all = await get<SyncActivityPage>(`/api/v1/monitoring/sync-activity?from=${from}&limit=1000`);
+    const paged: SyncActivityPage['rows'] = [];
+    let before: number | null = null;
+    do {
+      const page: SyncActivityPage = await get<SyncActivityPage>(
+        `/api/v1/monitoring/sync-activity?from=${from}&limit=37${before ? `&before=${before}` : ''}`,
+      );
+      paged.push(...page.rows);
+      before = page.nextBefore;
+    } while (before);
+    expect(paged).toEqual(all.rows);
+    const bobErrors = await get<SyncActivityPage>(`/api/v1/monitoring/sync-activity?from=${from}&user=bob&status=error&limit=1000`);
+    expect(bobErrors.rows.length).toBeGreaterThan(0);
+    expect(bobErrors.rows).toEqual(all.rows.filter((r) => r.user === 'bob' && r.status === 'error'));
+    const pc2 = await get<SyncActivityPage>(`/api/v1/monitoring/sync-activity?from=${from}&clientId=carol-pc-2&limit=1000`);
+    expect(pc2.rows).toEqual(all.rows.filter((r) => r.clientId === 'carol-pc-2'));
+  });
+
+  it("conflict summary: the guide's 7-day query, day for day", async () => {
+    const [, guide] = guideStatements('monitoring-queries.sql');
+    const expected = server.store.serverDb.prepare(guide).all();
+    const rows = await get<ConflictSummaryRow[]>('/api/v1/monitoring/conflict-summary');
+    expect(
+      rows.map((r) => ({
+        date: r.date,
+        total_syncs: r.totalSyncs,
+        total_conflicts: r.totalConflicts,
+        avg_conflicts: r.avgConflicts,
+        failed_syncs: r.failedSyncs,
+      })),
+    ).toEqual(expected);
+    expect(rows.length).toBeGreaterThanOrEqual(7);
+    expect((await get<ConflictSummaryRow[]>('/api/v1/monitoring/conflict-summary?days=30')).length).toBeGreaterThan(rows.length);
+  });
+
+  it("active users: the guide's 30-day query", async () => {
+    const [, , guide] = guideStatements('monitoring-queries.sql');
+    const expected = server.store.serverDb.prepare(guide).all();
+    const rows = await get<ActiveUserRow[]>('/api/v1/monitoring/active-users');
+    expect(rows.map((r) => ({ updated_by: r.updatedBy, active_days: r.activeDays, total_changes: r.totalChanges }))).toEqual(expected);
+    expect(rows.length).toBe(4);
+  });
+
+  it("sync statistics over the whole history equal the guide's statistics queries", async () => {
+    const [count, avg, rate, transfer] = guideStatements('sync-statistics.sql').map((sql) => server.store.serverDb.prepare(sql).get()) as [
+      Record<string, number>,
+      Record<string, number>,
+      Record<string, number>,
+      Record<string, number>,
+    ];
+    const stats = await get<SyncStats>('/api/v1/monitoring/sync-stats?from=2000-01-01T00:00:00Z');
+    expect(stats.syncs).toBe(Object.values(count)[0]);
+    expect(stats.avgDurationMs! / 1000).toBeCloseTo(avg.avg_seconds, 4);
+    expect(Math.round(stats.successRate! * 10000) / 100).toBe(rate.success_rate_pct);
+    expect({ total_pulled: stats.recordsPulled, total_pushed: stats.recordsPushed, total_conflicts: stats.conflicts }).toEqual(transfer);
+    expect(stats.failed).toBe(stats.syncs - stats.succeeded);
+    const day = await get<SyncStats>('/api/v1/monitoring/sync-stats');
+    expect(day.syncs).toBe((await get<SyncActivityPage>('/api/v1/monitoring/sync-activity?limit=1000')).rows.length);
+  });
+
+  it('workstations: last sync, its status and the count per user and workstation', async () => {
+    const rows = await get<WorkstationRow[]>('/api/v1/monitoring/workstations');
+    const expected = server.store.serverDb
+      .prepare(
+        `SELECT user, client_id AS clientId, timestamp AS lastSync, status AS lastStatus, syncs FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY user, client_id ORDER BY timestamp DESC) AS rn,
+                  COUNT(*) OVER (PARTITION BY user, client_id) AS syncs FROM sync_log)
+         WHERE rn = 1 ORDER BY lastSync DESC`,
+      )
+      .all();
+    expect(rows).toEqual(expected);
+    expect(rows.map((r) => r.clientId).sort()).toEqual([
+      'alice-pc',
+      'alice-pc-2',
+      'bob-pc',
+      'bob-pc-2',
+      'carol-pc',
+      'carol-pc-2',
+      'dave-pc',
+      'dave-pc-2',
+    ]);
+  });
+});
+
+describe('monitoring refuses bad queries with a sentence, and users', () => {
+  it.each([
+    ['/api/v1/monitoring/sync-activity?from=2026-11-24T10:00:00Z&to=2026-11-23T10:00:00Z', /inverted/],
+    ['/api/v1/monitoring/sync-activity?limit=0', /limit/],
+    ['/api/v1/monitoring/sync-activity?limit=100000', /limit/],
+    ['/api/v1/monitoring/sync-activity?from=yesterday', /from/],
+    ['/api/v1/monitoring/sync-activity?status=maybe', /status/],
+    ['/api/v1/monitoring/sync-activity?colour=red', /colour/],
+    ['/api/v1/monitoring/sync-activity?before=99999999', /first page/],
+    ['/api/v1/monitoring/conflict-summary?days=0', /days/],
+    ['/api/v1/monitoring/active-users?days=abc', /days/],
+    ['/api/v1/monitoring/sync-stats?to=2001-01-01T00:00:00Z&from=2002-01-01T00:00:00Z', /inverted/],
+  ])('%s', async (url, why) => {
+    const res = await manager.auth(server.http.get(url), 'GET').expect(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.body.message).toMatch(why);
+    expect(res.body.message).toMatch(/\.$/);
+  });
+
+  it('is for managers and admins', async () => {
+    await user.auth(server.http.get('/api/v1/monitoring/sync-stats'), 'GET').expect(403);
+    await server.http.get('/api/v1/monitoring/sync-stats').expect(401);
+  });
+});

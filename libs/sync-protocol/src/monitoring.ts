@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/** The guide's monitoring queries as endpoints (`/api/v1/monitoring/*`, managers and admins). */
+
+const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-24T08:00:00Z' });
+
+/** A time range; `to` defaults to now and `from` to a default span before `to`. */
+const Range = {
+  from: Instant.optional(),
+  to: Instant.optional(),
+};
+
+export const SYNC_STATUSES = ['success', 'error'] as const;
+
+export const SyncActivityQuery = z.strictObject({
+  ...Range,
+  user: z.string().min(1).max(100).optional(),
+  clientId: z.string().min(1).max(100).optional(),
+  status: z.enum(SYNC_STATUSES).optional(),
+  limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+  /** Paging: rows with an id below this (the previous page's `nextBefore`). */
+  before: z.coerce.number().int().min(1).optional(),
+});
+export type SyncActivityQuery = z.infer<typeof SyncActivityQuery>;
+
+export interface SyncActivityRow {
+  id: number;
+  /** The guide's `datetime(timestamp) AS sync_time` (UTC, `YYYY-MM-DD HH:MM:SS`). */
+  syncTime: string;
+  status: string;
+  recordsPulled: number;
+  recordsPushed: number;
+  conflicts: number;
+  durationMs: number;
+  user: string | null;
+  clientId: string | null;
+  error: string | null;
+}
+
+export interface SyncActivityPage {
+  from: string;
+  to: string;
+  rows: SyncActivityRow[];
+  /** Pass as `before` for the next page; null on the last page. */
+  nextBefore: number | null;
+}
+
+export const DaysQuery = (defaultDays: number) =>
+  z.strictObject({
+    days: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(3660, 'must be at most 3660')
+      .default(defaultDays),
+  });
+export const ConflictSummaryQuery = DaysQuery(7);
+export type ConflictSummaryQuery = z.infer<typeof ConflictSummaryQuery>;
+export const ActiveUsersQuery = DaysQuery(30);
+export type ActiveUsersQuery = z.infer<typeof ActiveUsersQuery>;
+
+/** The guide's "Conflict summary last 7 days", one row per day, newest first. */
+export interface ConflictSummaryRow {
+  date: string;
+  totalSyncs: number;
+  totalConflicts: number;
+  avgConflicts: number;
+  failedSyncs: number;
+}
+
+/** The guide's "Most active users (last 30 days)". */
+export interface ActiveUserRow {
+  updatedBy: string | null;
+  activeDays: number;
+  totalChanges: number;
+}
+
+export const SyncStatsQuery = z.strictObject({ ...Range });
+export type SyncStatsQuery = z.infer<typeof SyncStatsQuery>;
+
+export interface SyncStats {
+  from: string;
+  to: string;
+  syncs: number;
+  succeeded: number;
+  failed: number;
+  /** succeeded / syncs, 0..1; null without syncs. */
+  successRate: number | null;
+  /** Share of syncs that recorded at least one conflict, 0..1; null without syncs. */
+  conflictRate: number | null;
+  avgDurationMs: number | null;
+  recordsPulled: number;
+  recordsPushed: number;
+  conflicts: number;
+}
+
+/** Per user and workstation: the guide's "ensure all users are syncing". */
+export interface WorkstationRow {
+  user: string | null;
+  clientId: string | null;
+  lastSync: string;
+  lastStatus: string;
+  syncs: number;
+}
