@@ -42,6 +42,10 @@ import { RestoreService } from './operations/restore.service';
 import { OperationsScheduler } from './operations/scheduler.service';
 import { MonitoringController } from './monitoring/monitoring.controller';
 import { MonitoringService } from './monitoring/monitoring.service';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
+import { SyncMetrics } from './metrics/sync-metrics';
+import { GrowthService } from './monitoring/growth.service';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -69,6 +73,7 @@ export class AppModule implements NestModule {
         JobsController,
         MaintenanceController,
         MonitoringController,
+        MetricsController,
       ],
       providers: [
         AuditService,
@@ -95,6 +100,9 @@ export class AppModule implements NestModule {
         MaintenanceService,
         OperationsScheduler,
         MonitoringService,
+        GrowthService,
+        SyncMetrics,
+        MetricsService,
         AuthGuard,
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },

@@ -13,6 +13,7 @@ import { CreateNumbersSchema1764000000200 } from './migrations/numbers/176400000
 import { AddSyncEngineTables1764100000000 } from './migrations/server/1764100000000-add-sync-engine-tables';
 import { AddNumberHighWater1764100000100 } from './migrations/hub/1764100000100-add-number-high-water';
 import { AddOperationsTables1764200000100 } from './migrations/hub/1764200000100-add-operations-tables';
+import { AddSizeSamples1764300000100 } from './migrations/hub/1764300000100-add-size-samples';
 import { AddArchivedQuotes1764200000000 } from './migrations/server/1764200000000-add-archived-quotes';
 import { applyPragmas, checkIntegrity } from './pragmas';
 import { countRows, fsyncDir, fsyncPath } from './backup/files';
@@ -31,6 +32,7 @@ export const HUB_MIGRATIONS: MigrationClass[] = [
   CreateHubSchema1764000000100,
   AddNumberHighWater1764100000100,
   AddOperationsTables1764200000100,
+  AddSizeSamples1764300000100,
 ];
 
 export interface StoreLogger {

@@ -102,3 +102,52 @@ export interface WorkstationRow {
   lastStatus: string;
   syncs: number;
 }
+
+export interface MonitoringHealth {
+  status: 'ok' | 'warning' | 'critical';
+  /** Sentences for each warning or critical finding; empty when all is well. */
+  problems: string[];
+  files: { name: string; present: boolean; bytes: number; walBytes: number }[];
+  /** The latest evidence that the master's pages are sound: an integrity job, or a verified backup's quick_check of a copy. */
+  quickCheck: { result: string; at: string; ageHours: number; source: string } | null;
+  lastVerifiedBackup: { name: string; at: string; ageHours: number } | null;
+  freeDiskBytes: number;
+  uptimeSeconds: number;
+  sqliteVersion: string;
+  generation: string;
+  maintenance: { active: boolean; reason: string | null; since: string | null };
+  connectedWorkstations: number;
+}
+
+export const GrowthQuery = z.strictObject({
+  days: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(3660, 'must be at most 3660').default(90),
+});
+export type GrowthQuery = z.infer<typeof GrowthQuery>;
+
+export interface GrowthSample {
+  at: string;
+  bytes: number;
+  walBytes: number;
+  pageSize: number;
+  pageCount: number;
+  freelistCount: number;
+}
+
+export interface GrowthFile {
+  file: string;
+  samples: GrowthSample[];
+  /** Latest rows and bytes per table. */
+  tables: { table: string; rows: number; bytes: number }[];
+  /** Change of file + WAL bytes from the last sample at least a day older to the latest, in % (null without one). */
+  dayOverDayPct: number | null;
+  /** Growth per year from the first to the last sample of the window, in MB (null with under a day of history). */
+  projectedMbPerYear: number | null;
+}
+
+export interface GrowthReport {
+  files: GrowthFile[];
+  /** All files together, against the guide: 50–100 MB a year is normal for 5 users; over 500 MB a year, investigate. */
+  projectedMbPerYear: number | null;
+  assessment: 'normal' | 'above normal' | 'investigate' | 'not enough history';
+  guide: { normalMbPerYear: [number, number]; investigateAboveMbPerYear: number };
+}

@@ -129,6 +129,7 @@ export const OPERATION_SETTING_DEFAULTS = {
   'schedule.archive-quotes': '0 4 1 1,4,7,10 *',
   'schedule.reindex': 'off',
   'schedule.checkpoint': '0 * * * *',
+  'schedule.sample-growth': '5 * * * *',
   'retention.daily.days': 30,
   'retention.weekly.weeks': 12,
   /** 0 keeps every monthly archive (long-term retention). */

@@ -3,23 +3,30 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   ActiveUsersQuery,
   ConflictSummaryQuery,
+  GrowthQuery,
   SyncActivityQuery,
   SyncStatsQuery,
   type ActiveUserRow,
   type ConflictSummaryRow,
+  type GrowthReport,
+  type MonitoringHealth,
   type SyncActivityPage,
   type SyncStats,
   type WorkstationRow,
 } from '@cacpq/sync-protocol';
 import { Roles } from '../auth/decorators';
 import { ZodPipe } from '../common/zod';
+import { GrowthService } from './growth.service';
 import { MonitoringService } from './monitoring.service';
 
 @ApiTags('monitoring')
 @Controller('api/v1/monitoring')
 @Roles('admin', 'manager')
 export class MonitoringController {
-  constructor(private readonly monitoring: MonitoringService) {}
+  constructor(
+    private readonly monitoring: MonitoringService,
+    private readonly growthService: GrowthService,
+  ) {}
 
   @Get('sync-activity')
   @ApiOperation({ summary: "The guide's sync activity listing: any range (default the last 24 h), by user, workstation, status; paged." })
@@ -45,6 +52,24 @@ export class MonitoringController {
   })
   syncStats(@Query(new ZodPipe(SyncStatsQuery, 'query')) q: SyncStatsQuery): SyncStats {
     return this.monitoring.syncStats(q);
+  }
+
+  @Get('health')
+  @ApiOperation({
+    summary:
+      'Health: files and sizes, the latest integrity evidence and its age, last verified backup, free disk, uptime, SQLite, generation, maintenance mode, connected workstations.',
+  })
+  health(): MonitoringHealth {
+    return this.monitoring.health();
+  }
+
+  @Get('growth')
+  @ApiOperation({
+    summary:
+      'Growth history per file, rows and bytes per table, day-over-day change, projected MB a year against the guide (default 90 days).',
+  })
+  growth(@Query(new ZodPipe(GrowthQuery, 'query')) q: GrowthQuery): GrowthReport {
+    return this.growthService.report(q);
   }
 
   @Get('workstations')

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { MasterStore, sqlTime } from '@cacpq/db';
+import { MasterStore, freeBytes, parseSqlTime, sqlTime } from '@cacpq/db';
+import * as fs from 'node:fs';
 import type {
   ActiveUserRow,
   ActiveUsersQuery,
   ConflictSummaryQuery,
   ConflictSummaryRow,
+  MonitoringHealth,
   SyncActivityPage,
   SyncActivityQuery,
   SyncStats,
@@ -12,6 +14,8 @@ import type {
   WorkstationRow,
 } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
+import { MaintenanceMode } from '../operations/maintenance-mode';
+import { SyncEvents } from '../sync/sync-events';
 
 const DAY_MS = 86_400_000;
 
@@ -22,7 +26,75 @@ const DAY_MS = 86_400_000;
  */
 @Injectable()
 export class MonitoringService {
-  constructor(private readonly store: MasterStore) {}
+  constructor(
+    private readonly store: MasterStore,
+    private readonly maintenance: MaintenanceMode,
+    private readonly syncEvents: SyncEvents,
+  ) {}
+
+  /**
+   * Files, the latest quick/integrity check, the last verified backup, disk, uptime, SQLite,
+   * generation, maintenance mode and connected workstations, with the guide's health-check
+   * judgements (no backup in 24 h, integrity not ok) as sentences.
+   */
+  health(now: Date = new Date()): MonitoringHealth {
+    const hub = this.store.hubDb;
+    const hours = (at: string) => Math.round(((now.getTime() - parseSqlTime(at).getTime()) / 3_600_000) * 10) / 10;
+    const backup = hub
+      .prepare(
+        `SELECT name, created_at, check_kind FROM backups WHERE status = 'verified' AND kind <> 'pre-restore' ORDER BY created_at DESC LIMIT 1`,
+      )
+      .get() as { name: string; created_at: string; check_kind: string } | undefined;
+    const integrityJob = hub
+      .prepare(
+        `SELECT id, finished_at, status, error FROM jobs WHERE type = 'integrity' AND status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT 1`,
+      )
+      .get() as { id: number; finished_at: string; status: string; error: string | null } | undefined;
+    // A verified backup is a consistent copy of every page of the master that passed quick_check.
+    const candidates = [
+      ...(integrityJob
+        ? [
+            {
+              result: integrityJob.status === 'succeeded' ? 'ok' : (integrityJob.error ?? 'failed'),
+              at: integrityJob.finished_at,
+              source: `integrity job ${integrityJob.id}`,
+            },
+          ]
+        : []),
+      ...(backup ? [{ result: 'ok', at: backup.created_at, source: `${backup.check_kind} of backup ${backup.name}` }] : []),
+    ].sort((a, b) => (a.at < b.at ? 1 : -1));
+    const quickCheck = candidates[0] ? { ...candidates[0], ageHours: hours(candidates[0].at) } : null;
+    const files = this.store.files().map((f) => ({ name: f.name, present: fs.existsSync(f.path), bytes: f.bytes, walBytes: f.walBytes }));
+    const maintenance = this.maintenance.state;
+    const problems: string[] = [];
+    let status: MonitoringHealth['status'] = 'ok';
+    const raise = (level: 'warning' | 'critical', sentence: string) => {
+      problems.push(sentence);
+      if (level === 'critical' || status === 'ok') status = level;
+    };
+    for (const f of files) if (!f.present) raise('critical', `${f.name} is missing from the data directory.`);
+    if (quickCheck && quickCheck.result !== 'ok') raise('critical', `The last integrity check did not pass: ${quickCheck.result}`);
+    if (!backup) raise('warning', 'No verified backup has been taken yet.');
+    else if (hours(backup.created_at) > 24)
+      raise('warning', `The last verified backup (${backup.name}) is ${Math.floor(hours(backup.created_at))} hours old.`);
+    const free = freeBytes(this.store.layout.root);
+    if (free < 2 * files.reduce((a, f) => a + f.bytes + f.walBytes, 0)) {
+      raise('warning', 'Free disk is under twice the databases: backups and VACUUM may be refused.');
+    }
+    return {
+      status,
+      problems,
+      files,
+      quickCheck,
+      lastVerifiedBackup: backup ? { name: backup.name, at: backup.created_at, ageHours: hours(backup.created_at) } : null,
+      freeDiskBytes: free,
+      uptimeSeconds: Math.round(process.uptime()),
+      sqliteVersion: this.store.sqliteVersion,
+      generation: this.store.generation,
+      maintenance: { active: maintenance.active, reason: maintenance.reason, since: maintenance.since },
+      connectedWorkstations: this.syncEvents.connected,
+    };
+  }
 
   private get db() {
     return this.store.serverDb;

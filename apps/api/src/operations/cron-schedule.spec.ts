@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BackupsService } from './backups.service';
 import { CronSchedule, wallMinute } from './cron-schedule';
 import type { JobsService } from './jobs.service';
+import type { GrowthService } from '../monitoring/growth.service';
 import type { MaintenanceService } from './maintenance.service';
 import { OperationsScheduler } from './scheduler.service';
 import type { SettingsService } from '../settings/settings.service';
@@ -35,8 +36,9 @@ describe('OperationsScheduler across daylight-saving changes', () => {
     const settings = { get: (k: string) => values[k] } as unknown as SettingsService;
     const backups = { request: (kind: string) => started.push(`backup:${kind}`) } as unknown as BackupsService;
     const maintenance = { request: (job: string) => started.push(job), precheck: () => null } as unknown as MaintenanceService;
+    const growth = { sample: () => started.push('sample-growth') } as unknown as GrowthService;
     const logger = { warn: () => undefined, error: () => undefined } as unknown as Logger;
-    return { s: new OperationsScheduler(settings, {} as JobsService, backups, maintenance, logger), started };
+    return { s: new OperationsScheduler(settings, {} as JobsService, backups, maintenance, growth, logger), started };
   }
 
   /** Ticks once a real minute from `start` for `minutes`. */

@@ -4,6 +4,7 @@ import { MAINTENANCE_JOBS, type BackupKind, type MaintenanceJob, type ScheduleVi
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/tokens';
 import { SettingsService, type SettingKey } from '../settings/settings.service';
+import { GrowthService } from '../monitoring/growth.service';
 import { BackupsService } from './backups.service';
 import { CronSchedule, wallMinute } from './cron-schedule';
 import { JobsService } from './jobs.service';
@@ -31,6 +32,7 @@ export class OperationsScheduler {
     private readonly jobs: JobsService,
     backups: BackupsService,
     maintenance: MaintenanceService,
+    growth: GrowthService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     const who = { trigger: 'schedule' as const, requestedBy: 'scheduler' };
@@ -49,6 +51,8 @@ export class OperationsScheduler {
           maintenance.request(job, who, now);
         },
       })),
+      // Not a queued job: a sample takes a moment and must not wait behind a long backup.
+      { job: 'sample-growth', setting: 'schedule.sample-growth' as SettingKey, start: (now: Date) => void growth.sample(now) },
     ];
   }
 

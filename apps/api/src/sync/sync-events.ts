@@ -25,6 +25,11 @@ export class SyncEvents {
     this.logger.debug({ event, workstations: this.namespace.sockets.size }, 'poked workstations');
   }
 
+  /** Sockets connected to `/sync` right now (workstations, and dashboards that listen). */
+  get connected(): number {
+    return this.namespace?.sockets.size ?? 0;
+  }
+
   changesAvailable(generation: string, lastSeq: number): void {
     this.emit('changes.available', { generation, lastSeq });
   }

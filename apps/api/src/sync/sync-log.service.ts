@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { MasterStore, sqlTime } from '@cacpq/db';
 import type Database from 'better-sqlite3';
 import { ApiException } from '../common/api-exception';
+import { SyncMetrics } from '../metrics/sync-metrics';
 
 interface OpenSync {
   logId: number;
@@ -19,7 +20,10 @@ export class SyncLogService {
   private readonly open = new Map<string, OpenSync>();
   private handle: Database.Database | null = null;
 
-  constructor(private readonly store: MasterStore) {}
+  constructor(
+    private readonly store: MasterStore,
+    @Optional() private readonly metrics?: SyncMetrics,
+  ) {}
 
   /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
   private get db(): Database.Database {
@@ -69,7 +73,12 @@ export class SyncLogService {
     this.prune();
     const logId = this.insert(e.user, e.clientId, 'success', e.pushed, 0, e.conflicts, Date.now() - e.startedAt, null);
     const key = this.key(e.clientId, e.syncId);
+    // A sync of several push batches has a row per batch: the one before this has ended.
+    const earlier = key ? this.open.get(key) : undefined;
     if (key) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
+    this.metrics?.pushed(e.pushed, e.conflicts);
+    if (earlier) this.metrics?.ended('success', earlier.touched - earlier.startedAt);
+    if (!key) this.metrics?.ended('success', Date.now() - e.startedAt);
   }
 
   recordPull(e: { user: string; clientId: string; syncId?: string; pulled: number; startedAt: number; done: boolean }): void {
@@ -83,10 +92,14 @@ export class SyncLogService {
       );
       open.touched = Date.now();
       if (e.done && key) this.open.delete(key);
+      this.metrics?.pulled(e.pulled);
+      if (e.done) this.metrics?.ended('success', Date.now() - open.startedAt);
       return;
     }
     const logId = this.insert(e.user, e.clientId, 'success', 0, e.pulled, 0, Date.now() - e.startedAt, null);
     if (key && !e.done) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
+    this.metrics?.pulled(e.pulled);
+    if (!key || e.done) this.metrics?.ended('success', Date.now() - e.startedAt);
   }
 
   recordError(e: { user: string; clientId: string; syncId?: string; startedAt: number; error: unknown }): void {
@@ -103,14 +116,20 @@ export class SyncLogService {
         open.logId,
       );
       this.open.delete(key);
+      this.metrics?.ended('error', Date.now() - open.startedAt);
       return;
     }
     this.insert(e.user, e.clientId, 'error', 0, 0, 0, Date.now() - e.startedAt, message);
+    this.metrics?.ended('error', Date.now() - e.startedAt);
   }
 
   /** Syncs whose workstation went away mid-way are closed after an hour. */
   private prune(): void {
     const cutoff = Date.now() - 3600_000;
-    for (const [k, v] of this.open) if (v.touched < cutoff) this.open.delete(k);
+    for (const [k, v] of this.open) {
+      if (v.touched >= cutoff) continue;
+      this.open.delete(k);
+      this.metrics?.ended('success', v.touched - v.startedAt);
+    }
   }
 }

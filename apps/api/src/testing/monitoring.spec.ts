@@ -1,5 +1,16 @@
 import { sqlTime } from '@cacpq/db';
-import type { ActiveUserRow, ConflictSummaryRow, SyncActivityPage, SyncStats, WorkstationRow } from '@cacpq/sync-protocol';
+import type {
+  ActiveUserRow,
+  ConflictSummaryRow,
+  GrowthReport,
+  JobView,
+  MonitoringHealth,
+  SyncActivityPage,
+  SyncStats,
+  WorkstationRow,
+} from '@cacpq/sync-protocol';
+import { JobsService } from '../operations/jobs.service';
+import { GrowthService } from '../monitoring/growth.service';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ADMIN_PASSWORD, makeUser, sessionCaller, startTestServer, type Caller, type TestServer } from './harness';
@@ -177,6 +188,104 @@ describe("the guide's monitoring queries as endpoints", () => {
       'dave-pc',
       'dave-pc-2',
     ]);
+  });
+});
+
+describe('growth', () => {
+  it('samples every file with rows and bytes per table (dbstat), and reports the history', async () => {
+    expect(server.app.get(GrowthService).sample()).toBe(3);
+    const report = await get<GrowthReport>('/api/v1/monitoring/growth');
+    expect(report.files.map((f) => f.file).sort()).toEqual(['generated_numbers.db', 'hub.db', 'server.db']);
+    const master = report.files.find((f) => f.file === 'server.db')!;
+    const db = server.store.serverDb;
+    const components = master.tables.find((t) => t.table === 'components')!;
+    expect(components.rows).toBe(db.prepare('SELECT COUNT(*) FROM components').pluck().get());
+    expect(components.bytes).toBe(db.prepare(`SELECT SUM(pgsize) FROM dbstat WHERE name = 'components'`).pluck().get());
+    const last = master.samples.at(-1)!;
+    expect(last.pageCount * last.pageSize).toBe(
+      (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number),
+    );
+  });
+
+  it.each([
+    [0.2, 'normal'],
+    [0.5, 'above normal'],
+    [2, 'investigate'],
+  ])('projects %s MB a day of growth to a year and judges it against the guide (%s)', async (mbPerDay, assessment) => {
+    const hub = server.store.hubDb;
+    hub.prepare('DELETE FROM size_samples').run();
+    const insert = hub.prepare(
+      `INSERT INTO size_samples (taken_at, file, bytes, wal_bytes, page_size, page_count, freelist_count, tables) VALUES (?, 'server.db', ?, ?, 4096, ?, 0, '[]')`,
+    );
+    const base = 40 * 1024 * 1024;
+    for (let day = 10; day >= 0; day--) {
+      const bytes = Math.round(base + (10 - day) * mbPerDay * 1024 * 1024);
+      insert.run(ago(day * DAY), bytes - 4096, 4096, Math.round(bytes / 4096));
+    }
+    const report = await get<GrowthReport>('/api/v1/monitoring/growth?days=30');
+    const f = report.files[0];
+    expect(f.samples).toHaveLength(11);
+    const yearly = (mbPerDay * 10 * 365.25 * DAY) / (10 * DAY);
+    expect(f.projectedMbPerYear).toBeCloseTo(yearly, 0);
+    expect(report.projectedMbPerYear).toBeCloseTo(yearly, 0);
+    const lastTwo = [base + 9 * mbPerDay * 1024 * 1024, base + 10 * mbPerDay * 1024 * 1024];
+    expect(f.dayOverDayPct).toBeCloseTo(((lastTwo[1] - lastTwo[0]) / lastTwo[0]) * 100, 1);
+    expect(report.assessment).toBe(assessment);
+  });
+
+  it('says when there is not enough history, and refuses bad ranges', async () => {
+    server.store.hubDb.prepare('DELETE FROM size_samples').run();
+    server.app.get(GrowthService).sample();
+    const report = await get<GrowthReport>('/api/v1/monitoring/growth');
+    expect(report.assessment).toBe('not enough history');
+    expect(report.files.every((f) => f.dayOverDayPct === null && f.projectedMbPerYear === null)).toBe(true);
+    expect((await manager.auth(server.http.get('/api/v1/monitoring/growth?days=0'), 'GET').expect(400)).body.message).toMatch(/days/);
+  });
+});
+
+describe('health', () => {
+  it('reports files, the latest integrity evidence, the last verified backup and the guide judgements', async () => {
+    const first = await get<MonitoringHealth>('/api/v1/monitoring/health');
+    expect(first.problems).toContain('No verified backup has been taken yet.');
+    expect(first.status).toBe('warning');
+    expect(first.lastVerifiedBackup).toBeNull();
+    for (const f of first.files) {
+      const file = path.join(server.dataDir, f.name === 'hub.db' ? 'hub' : 'database', f.name);
+      expect({ name: f.name, present: f.present, bytes: f.bytes }).toEqual({ name: f.name, present: true, bytes: fs.statSync(file).size });
+    }
+    expect(first.sqliteVersion).toBe(server.store.serverDb.prepare('SELECT sqlite_version()').pluck().get());
+    expect(first.generation).toBe(server.store.generation);
+    expect(first.maintenance.active).toBe(false);
+    expect(first.connectedWorkstations).toBe(0);
+    expect(first.freeDiskBytes).toBeGreaterThan(0);
+
+    const admin = await sessionCaller(server, 'admin', ADMIN_PASSWORD);
+    const job = (await admin.auth(server.http.post('/api/v1/backups'), 'POST').send({ kind: 'daily' }).expect(202)).body as JobView;
+    const done = await server.app.get(JobsService).waitFor(job.id);
+    const ok = await get<MonitoringHealth>('/api/v1/monitoring/health');
+    expect(ok.status).toBe('ok');
+    expect(ok.problems).toEqual([]);
+    expect(ok.lastVerifiedBackup).toMatchObject({ name: (done.result as { name: string }).name });
+    expect(ok.lastVerifiedBackup!.ageHours).toBeLessThan(0.1);
+    expect(ok.quickCheck).toMatchObject({ result: 'ok', source: `quick_check of backup ${(done.result as { name: string }).name}` });
+
+    // The guide's "no backup in 24 hours", on a backup made to look 30 hours old.
+    server.store.hubDb.prepare('UPDATE backups SET created_at = ?').run(ago(30 * HOUR));
+    const stale = await get<MonitoringHealth>('/api/v1/monitoring/health');
+    expect(stale.status).toBe('warning');
+    expect(stale.problems).toEqual([`The last verified backup (${ok.lastVerifiedBackup!.name}) is 30 hours old.`]);
+
+    // A failed integrity check is critical and names the problem.
+    server.store.hubDb
+      .prepare(
+        `INSERT INTO jobs (type, params, trigger, requested_by, status, queued_at, started_at, finished_at, error)
+         VALUES ('integrity', '{}', 'schedule', 'scheduler', 'failed', ?, ?, ?, 'Integrity problems: server.db: Page 7 is never used.')`,
+      )
+      .run(ago(0), ago(0), ago(0));
+    const bad = await get<MonitoringHealth>('/api/v1/monitoring/health');
+    expect(bad.status).toBe('critical');
+    expect(bad.quickCheck).toMatchObject({ result: 'Integrity problems: server.db: Page 7 is never used.' });
+    expect(bad.problems[0]).toMatch(/did not pass: Integrity problems/);
   });
 });
 

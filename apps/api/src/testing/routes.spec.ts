@@ -78,6 +78,9 @@ const ROUTES: (() => Route)[] = [
   () => ({ method: 'GET', path: '/api/v1/monitoring/active-users', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/monitoring/sync-stats', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/monitoring/workstations', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/health', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/growth', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/metrics', expect: MANAGERS(200) }),
   // Logout last: it ends the caller's session.
   () => ({ method: 'POST', path: '/api/v1/auth/logout', expect: ANY_SIGNED_IN(204) }),
 ];
