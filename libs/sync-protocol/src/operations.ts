@@ -152,9 +152,57 @@ export interface ScheduleView {
 
 export const OPS_NAMESPACE = '/ops';
 
+/** A sync that ended (its `sync_log` row as it now stands). */
+export interface SyncFinishedEvent {
+  id: number;
+  at: string;
+  user: string | null;
+  clientId: string | null;
+  status: string;
+  recordsPulled: number;
+  recordsPushed: number;
+  conflicts: number;
+  durationMs: number;
+  error: string | null;
+}
+
+export interface ConflictRecordedEvent {
+  id: number;
+  table: string;
+  rowId: string;
+  user: string;
+  clientId: string;
+}
+
+/** A socket of the `/sync` namespace (a workstation's SDK, or a dashboard listening for pokes). */
+export interface WorkstationPresence {
+  socketId: string;
+  user: string;
+  role: string;
+  /** The device token's id when it connected with one. */
+  tokenId: string | null;
+  since: string;
+}
+
+/** Sent once to each dashboard socket right after it connects; deltas follow as events. */
+export interface OpsSnapshot {
+  at: string;
+  maintenance: MaintenanceState;
+  runningJob: JobView | null;
+  workstations: WorkstationPresence[];
+  openConflicts: number | null;
+  /** Syncs of the last 24 hours (null while the master is held by a restore or VACUUM). */
+  last24h: { syncs: number; failed: number; conflicts: number } | null;
+}
+
 /** Events of the `/ops` socket.io namespace (dashboard sessions of managers and admins). */
 export interface OpsServerEvents {
+  snapshot: [OpsSnapshot];
   'job.updated': [JobView];
   'maintenance.changed': [MaintenanceState];
   'backups.changed': [{ reason: string }];
+  'sync.finished': [SyncFinishedEvent];
+  'conflict.recorded': [ConflictRecordedEvent];
+  'workstation.connected': [WorkstationPresence];
+  'workstation.gone': [WorkstationPresence];
 }

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { JobView, MaintenanceState, OpsServerEvents } from '@cacpq/sync-protocol';
+import type {
+  ConflictRecordedEvent,
+  JobView,
+  MaintenanceState,
+  OpsServerEvents,
+  SyncFinishedEvent,
+  WorkstationPresence,
+} from '@cacpq/sync-protocol';
 import { EventEmitter } from 'node:events';
 import type { Namespace } from 'socket.io';
 
@@ -30,5 +37,21 @@ export class OpsEvents extends EventEmitter {
 
   backupsChanged(reason: string): void {
     this.send('backups.changed', { reason });
+  }
+
+  syncFinished(e: SyncFinishedEvent): void {
+    this.send('sync.finished', e);
+  }
+
+  conflictRecorded(e: ConflictRecordedEvent): void {
+    this.send('conflict.recorded', e);
+  }
+
+  workstationConnected(p: WorkstationPresence): void {
+    this.send('workstation.connected', p);
+  }
+
+  workstationGone(p: WorkstationPresence): void {
+    this.send('workstation.gone', p);
   }
 }

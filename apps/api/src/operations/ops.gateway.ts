@@ -1,20 +1,57 @@
-import { OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
-import { OPS_NAMESPACE } from '@cacpq/sync-protocol';
-import type { Namespace } from 'socket.io';
+import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { MasterStore } from '@cacpq/db';
+import { OPS_NAMESPACE, type OpsSnapshot } from '@cacpq/sync-protocol';
+import type { Namespace, Socket } from 'socket.io';
 import { AuthGuard } from '../auth/auth.guard';
-import { socketAuthenticator } from '../sync/sync.gateway';
+import { MonitoringService } from '../monitoring/monitoring.service';
+import { SyncEvents } from '../sync/sync-events';
+import { presence, socketAuthenticator } from '../sync/sync.gateway';
+import { JobsService } from './jobs.service';
+import { MaintenanceMode } from './maintenance-mode';
 import { OpsEvents } from './ops-events';
 
-/** `/ops`: job progress, maintenance mode and catalogue changes for managers' and admins' dashboards. */
+/**
+ * `/ops`: the dashboard's live feed for managers and admins. On connect one `snapshot`; then deltas:
+ * `sync.finished`, `conflict.recorded`, `workstation.connected`/`gone`, `job.updated`,
+ * `maintenance.changed`, `backups.changed`.
+ */
 @WebSocketGateway({ namespace: OPS_NAMESPACE, cors: { origin: false } })
-export class OpsGateway implements OnGatewayInit {
+export class OpsGateway implements OnGatewayInit, OnGatewayConnection {
   constructor(
     private readonly events: OpsEvents,
     private readonly guard: AuthGuard,
+    private readonly store: MasterStore,
+    private readonly maintenance: MaintenanceMode,
+    private readonly jobs: JobsService,
+    private readonly syncEvents: SyncEvents,
+    private readonly monitoring: MonitoringService,
   ) {}
 
   afterInit(namespace: Namespace): void {
     namespace.use(socketAuthenticator(this.guard, ['admin', 'manager']));
     this.events.attach(namespace);
+  }
+
+  handleConnection(socket: Socket): void {
+    socket.emit('snapshot', this.snapshot());
+  }
+
+  snapshot(): OpsSnapshot {
+    const running = this.jobs.runningJob;
+    let openConflicts: number | null = null;
+    let last24h: OpsSnapshot['last24h'] = null;
+    if (!this.store.suspended) {
+      openConflicts = this.store.serverDb.prepare('SELECT COUNT(*) FROM sync_conflicts WHERE resolved_at IS NULL').pluck().get() as number;
+      const stats = this.monitoring.syncStats({});
+      last24h = { syncs: stats.syncs, failed: stats.failed, conflicts: stats.conflicts };
+    }
+    return {
+      at: new Date().toISOString(),
+      maintenance: this.maintenance.state,
+      runningJob: running === null ? null : this.jobs.get(running),
+      workstations: this.syncEvents.sockets().map(presence),
+      openConflicts,
+      last24h,
+    };
   }
 }

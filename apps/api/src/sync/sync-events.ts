@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { SyncServerEvents } from '@cacpq/sync-protocol';
 import type { Logger } from 'pino';
-import type { Namespace } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
 import { LOGGER } from '../common/tokens';
 
 /**
@@ -28,6 +28,11 @@ export class SyncEvents {
   /** Sockets connected to `/sync` right now (workstations, and dashboards that listen). */
   get connected(): number {
     return this.namespace?.sockets.size ?? 0;
+  }
+
+  /** The sockets themselves, for the dashboard's snapshot. */
+  sockets(): Socket[] {
+    return this.namespace ? [...this.namespace.sockets.values()] : [];
   }
 
   changesAvailable(generation: string, lastSeq: number): void {

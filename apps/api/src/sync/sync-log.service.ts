@@ -3,6 +3,7 @@ import { MasterStore, sqlTime } from '@cacpq/db';
 import type Database from 'better-sqlite3';
 import { ApiException } from '../common/api-exception';
 import { SyncMetrics } from '../metrics/sync-metrics';
+import { OpsEvents } from '../operations/ops-events';
 
 interface OpenSync {
   logId: number;
@@ -23,6 +24,7 @@ export class SyncLogService {
   constructor(
     private readonly store: MasterStore,
     @Optional() private readonly metrics?: SyncMetrics,
+    @Optional() private readonly ops?: OpsEvents,
   ) {}
 
   /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
@@ -77,8 +79,14 @@ export class SyncLogService {
     const earlier = key ? this.open.get(key) : undefined;
     if (key) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
     this.metrics?.pushed(e.pushed, e.conflicts);
-    if (earlier) this.metrics?.ended('success', earlier.touched - earlier.startedAt);
-    if (!key) this.metrics?.ended('success', Date.now() - e.startedAt);
+    if (earlier) {
+      this.metrics?.ended('success', earlier.touched - earlier.startedAt);
+      this.finished(earlier.logId);
+    }
+    if (!key) {
+      this.metrics?.ended('success', Date.now() - e.startedAt);
+      this.finished(logId);
+    }
   }
 
   recordPull(e: { user: string; clientId: string; syncId?: string; pulled: number; startedAt: number; done: boolean }): void {
@@ -93,13 +101,19 @@ export class SyncLogService {
       open.touched = Date.now();
       if (e.done && key) this.open.delete(key);
       this.metrics?.pulled(e.pulled);
-      if (e.done) this.metrics?.ended('success', Date.now() - open.startedAt);
+      if (e.done) {
+        this.metrics?.ended('success', Date.now() - open.startedAt);
+        this.finished(open.logId);
+      }
       return;
     }
     const logId = this.insert(e.user, e.clientId, 'success', 0, e.pulled, 0, Date.now() - e.startedAt, null);
     if (key && !e.done) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
     this.metrics?.pulled(e.pulled);
-    if (!key || e.done) this.metrics?.ended('success', Date.now() - e.startedAt);
+    if (!key || e.done) {
+      this.metrics?.ended('success', Date.now() - e.startedAt);
+      this.finished(logId);
+    }
   }
 
   recordError(e: { user: string; clientId: string; syncId?: string; startedAt: number; error: unknown }): void {
@@ -117,10 +131,40 @@ export class SyncLogService {
       );
       this.open.delete(key);
       this.metrics?.ended('error', Date.now() - open.startedAt);
+      this.finished(open.logId);
       return;
     }
-    this.insert(e.user, e.clientId, 'error', 0, 0, 0, Date.now() - e.startedAt, message);
+    const logId = this.insert(e.user, e.clientId, 'error', 0, 0, 0, Date.now() - e.startedAt, message);
     this.metrics?.ended('error', Date.now() - e.startedAt);
+    this.finished(logId);
+  }
+
+  /**
+   * Tells the dashboards a sync ended, with its row as it stands. Deferred: a push writes its row
+   * inside its own transaction, so the row is read (and announced) only once that has committed.
+   */
+  private finished(logId: number): void {
+    if (!this.ops) return;
+    setImmediate(() => {
+      try {
+        const r = this.stmt('SELECT * FROM sync_log WHERE id = ?').get(logId) as Record<string, unknown> | undefined;
+        if (!r) return;
+        this.ops!.syncFinished({
+          id: r.id as number,
+          at: r.timestamp as string,
+          user: r.user as string | null,
+          clientId: r.client_id as string | null,
+          status: r.status as string,
+          recordsPulled: r.records_pulled as number,
+          recordsPushed: r.records_pushed as number,
+          conflicts: r.conflicts as number,
+          durationMs: r.duration_ms as number,
+          error: r.error as string | null,
+        });
+      } catch {
+        // The master is held by a restore or VACUUM: the dashboard's next snapshot has the figures.
+      }
+    });
   }
 
   /** Syncs whose workstation went away mid-way are closed after an hour. */
@@ -130,6 +174,7 @@ export class SyncLogService {
       if (v.touched >= cutoff) continue;
       this.open.delete(k);
       this.metrics?.ended('success', v.touched - v.startedAt);
+      this.finished(v.logId);
     }
   }
 }

@@ -1,10 +1,11 @@
-import { OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
-import { SYNC_NAMESPACE } from '@cacpq/sync-protocol';
+import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { SYNC_NAMESPACE, type WorkstationPresence } from '@cacpq/sync-protocol';
 import type { Role } from '@cacpq/db';
 import type { Namespace, Socket } from 'socket.io';
 import { AuthGuard } from '../auth/auth.guard';
 import { ApiException } from '../common/api-exception';
 import type { AppRequest } from '../common/request-context';
+import { OpsEvents } from '../operations/ops-events';
 import { SyncEvents } from './sync-events';
 
 /**
@@ -12,16 +13,38 @@ import { SyncEvents } from './sync-events';
  * (`auth: { token }`) or a dashboard session cookie, and receives `changes.available` pokes.
  */
 @WebSocketGateway({ namespace: SYNC_NAMESPACE, cors: { origin: false } })
-export class SyncGateway implements OnGatewayInit {
+export class SyncGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     private readonly events: SyncEvents,
     private readonly guard: AuthGuard,
+    private readonly ops: OpsEvents,
   ) {}
 
   afterInit(namespace: Namespace): void {
     namespace.use(socketAuthenticator(this.guard));
     this.events.attach(namespace);
   }
+
+  /** Dashboards see workstations come and go. */
+  handleConnection(socket: Socket): void {
+    socket.data.since = new Date().toISOString();
+    this.ops.workstationConnected(presence(socket));
+  }
+
+  handleDisconnect(socket: Socket): void {
+    this.ops.workstationGone(presence(socket));
+  }
+}
+
+export function presence(socket: Socket): WorkstationPresence {
+  const p = socket.data.principal as AppRequest['principal'];
+  return {
+    socketId: socket.id,
+    user: p?.username ?? 'unknown',
+    role: p?.role ?? 'unknown',
+    tokenId: p?.tokenId ?? null,
+    since: (socket.data.since as string | undefined) ?? new Date().toISOString(),
+  };
 }
 
 /** socket.io middleware: a device token (`auth: { token }`) or a session cookie, optionally limited to roles. */

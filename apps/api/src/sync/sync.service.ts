@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { OpsEvents } from '../operations/ops-events';
 import { MasterStore, sqlTime, tableColumns, type SyncedTableDef } from '@cacpq/db';
 import { MASTER_INDEXES_V1, MASTER_TABLES_V1 } from '@cacpq/db';
 import {
@@ -69,6 +70,7 @@ export class SyncService {
     private readonly settings: SettingsService,
     private readonly log: SyncLogService,
     private readonly events: SyncEvents,
+    @Optional() private readonly ops?: OpsEvents,
   ) {}
 
   /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
@@ -147,6 +149,13 @@ export class SyncService {
       const { response } = answer;
       if (!response.replayed && response.results.some((r) => r.outcome !== 'unchanged' && r.outcome !== 'conflict_lost')) {
         this.events.changesAvailable(this.store.generation, response.lastSeq);
+      }
+      if (!response.replayed) {
+        for (const r of response.results) {
+          if (r.conflictId !== undefined) {
+            this.ops?.conflictRecorded({ id: r.conflictId, table: r.table, rowId: r.id, user: who.username, clientId: req.clientId });
+          }
+        }
       }
       return answer;
     } catch (err) {
