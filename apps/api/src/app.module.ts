@@ -46,6 +46,11 @@ import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
 import { SyncMetrics } from './metrics/sync-metrics';
 import { GrowthService } from './monitoring/growth.service';
+import { AlertNotifier } from './alerts/alert-notifier';
+import { AlertSettingsService } from './alerts/alert-settings.service';
+import { AlertsController } from './alerts/alerts.controller';
+import { AlertsService } from './alerts/alerts.service';
+import { WorkstationClocks } from './alerts/workstation-clocks';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -74,6 +79,7 @@ export class AppModule implements NestModule {
         MaintenanceController,
         MonitoringController,
         MetricsController,
+        AlertsController,
       ],
       providers: [
         AuditService,
@@ -103,6 +109,10 @@ export class AppModule implements NestModule {
         GrowthService,
         SyncMetrics,
         MetricsService,
+        WorkstationClocks,
+        AlertSettingsService,
+        AlertNotifier,
+        AlertsService,
         AuthGuard,
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },

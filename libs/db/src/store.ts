@@ -14,7 +14,9 @@ import { AddSyncEngineTables1764100000000 } from './migrations/server/1764100000
 import { AddNumberHighWater1764100000100 } from './migrations/hub/1764100000100-add-number-high-water';
 import { AddOperationsTables1764200000100 } from './migrations/hub/1764200000100-add-operations-tables';
 import { AddSizeSamples1764300000100 } from './migrations/hub/1764300000100-add-size-samples';
+import { AddAlerts1764300000200 } from './migrations/hub/1764300000200-add-alerts';
 import { AddArchivedQuotes1764200000000 } from './migrations/server/1764200000000-add-archived-quotes';
+import { AddMonitoringIndexes1764300000000 } from './migrations/server/1764300000000-add-monitoring-indexes';
 import { applyPragmas, checkIntegrity } from './pragmas';
 import { countRows, fsyncDir, fsyncPath } from './backup/files';
 import { fileStamp } from './time';
@@ -26,6 +28,7 @@ export const SERVER_MIGRATIONS: MigrationClass[] = [
   CreateMasterSchema1764000000000,
   AddSyncEngineTables1764100000000,
   AddArchivedQuotes1764200000000,
+  AddMonitoringIndexes1764300000000,
 ];
 export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200];
 export const HUB_MIGRATIONS: MigrationClass[] = [
@@ -33,6 +36,7 @@ export const HUB_MIGRATIONS: MigrationClass[] = [
   AddNumberHighWater1764100000100,
   AddOperationsTables1764200000100,
   AddSizeSamples1764300000100,
+  AddAlerts1764300000200,
 ];
 
 export interface StoreLogger {

@@ -7,3 +7,4 @@ export * from './operations';
 export * from './monitoring';
 export * from './client/sync-client';
 export * from './client/local-schema';
+export * from './alerts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AlertView } from './alerts';
 
 /** Backups, restores and maintenance jobs: the admin operations of `/api/v1/backups`, `/jobs`, `/maintenance`. */
 
@@ -130,6 +131,7 @@ export const OPERATION_SETTING_DEFAULTS = {
   'schedule.reindex': 'off',
   'schedule.checkpoint': '0 * * * *',
   'schedule.sample-growth': '5 * * * *',
+  'schedule.evaluate-alerts': '*/5 * * * *',
   'retention.daily.days': 30,
   'retention.weekly.weeks': 12,
   /** 0 keeps every monthly archive (long-term retention). */
@@ -191,6 +193,7 @@ export interface OpsSnapshot {
   runningJob: JobView | null;
   workstations: WorkstationPresence[];
   openConflicts: number | null;
+  openAlerts: AlertView[];
   /** Syncs of the last 24 hours (null while the master is held by a restore or VACUUM). */
   last24h: { syncs: number; failed: number; conflicts: number } | null;
 }
@@ -205,4 +208,6 @@ export interface OpsServerEvents {
   'conflict.recorded': [ConflictRecordedEvent];
   'workstation.connected': [WorkstationPresence];
   'workstation.gone': [WorkstationPresence];
+  'alert.opened': [AlertView];
+  'alert.resolved': [AlertView];
 }

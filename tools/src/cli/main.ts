@@ -7,6 +7,7 @@ import { table } from './format';
 import { operationsCommands, readStdinLine } from './operations';
 import { WORKSTATION_HELP, WORKSTATION_OPTIONS, runWorkstation } from './workstation';
 import { benchBackup } from '../bench/backup-bench';
+import { benchMonitoring, type PlannerStats } from '../bench/monitoring-bench';
 import { benchSync } from '../bench/sync-bench';
 
 const CONNECTION_HELP = `Connection (every command):
@@ -169,9 +170,10 @@ only sync with device tokens.
   },
   bench: {
     summary: 'benchmarks, printed as ratios against a baseline measured in the same run',
-    usage: 'cacpq bench sync [--rows N] [--samples N]\n       cacpq bench backup [--mb N] [--rounds N]',
-    help: `Both start a server on a temporary data directory (loopback) as a real process, and delete
-the directory at the end. Both need "npm run build".
+    usage:
+      'cacpq bench sync [--rows N] [--samples N]\n       cacpq bench backup [--mb N] [--rounds N]\n       cacpq bench monitoring [--rows N] [--samples N] [--stats none|optimize|analyze]',
+    help: `Each starts a server on a temporary data directory (loopback) as a real process, and deletes
+the directory at the end. Each needs "npm run build".
 
 sync: pushes then pulls N component rows through the real HTTP protocol and prints rows/s beside
 raw better-sqlite3 upserts measured in the same run, as ratios; then p50/p95 of a sync carrying 10
@@ -188,8 +190,25 @@ of the same round (median), the pushes made during the backups (p50/p95 latency,
 must be none; exit 1 otherwise), and SQLite's backup API alone on the file, as a reference.
   --mb N        size of the master in MB (default 500; 20-20000)
   --rounds N    rounds of copy + backup, the median is reported (default 3; 1-15)
+
+monitoring: builds a master with N sync_log rows over two years (15 people, 25 workstations,
+~3 % errors, ~5 % with conflicts) and 300,000 components, quotes and projects, then for each
+monitoring endpoint (defaults and realistic parameters, plus a few long "stress" ranges) times the
+HTTP request against the service's own SQL on a read-only copy of the same file in this process
+(the baseline), interleaved. Prints median and p95 of both, the ratio, PASS/FAIL against
+"ratio <= 2 and under 100 ms", the HTTP floor (GET /api/health) for reference, and the query plans.
+  --rows N      sync_log rows (default 1000000; 10000-20000000)
+  --samples N   timed requests per case (default 30; 5-1000)
+  --stats S     planner statistics: none (a new server), optimize (the daily job's PRAGMA optimize)
+                or analyze (the monthly VACUUM job's ANALYZE; default)
 CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/src/main.js).`,
-    options: { rows: { type: 'string' }, samples: { type: 'string' }, mb: { type: 'string' }, rounds: { type: 'string' } },
+    options: {
+      rows: { type: 'string' },
+      samples: { type: 'string' },
+      mb: { type: 'string' },
+      rounds: { type: 'string' },
+      stats: { type: 'string' },
+    },
     async run(_client, v, [which, ...rest]) {
       if (rest.length) throw new CliError(`Unexpected argument "${rest[0]}"; see cacpq bench --help.`, 2);
       if (which === 'backup') {
@@ -204,7 +223,21 @@ CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/
           throw new CliError(`${result.failedPushes} pushes failed during the backups (there must be none); see above.`, 1);
         return;
       }
-      if (which !== 'sync') throw new CliError('Name the benchmark: cacpq bench sync, or cacpq bench backup', 2);
+      if (which === 'monitoring') {
+        const rows = numberOption('rows', (v.rows as string | undefined) ?? '1000000');
+        const samples = numberOption('samples', (v.samples as string | undefined) ?? '30');
+        const stats = (v.stats as string | undefined) ?? 'analyze';
+        if (!Number.isInteger(rows) || rows < 10_000 || rows > 20_000_000)
+          throw new CliError('--rows must be a whole number from 10000 to 20000000.', 2);
+        if (!Number.isInteger(samples) || samples < 5 || samples > 1000)
+          throw new CliError('--samples must be a whole number from 5 to 1000.', 2);
+        if (!['none', 'optimize', 'analyze'].includes(stats)) throw new CliError('--stats must be none, optimize or analyze.', 2);
+        await benchMonitoring({ rows, samples, stats: stats as PlannerStats, out }).catch((err: unknown) => {
+          throw new CliError(`bench monitoring failed: ${(err as Error).message}`, 1);
+        });
+        return;
+      }
+      if (which !== 'sync') throw new CliError('Name the benchmark: cacpq bench sync, cacpq bench backup or cacpq bench monitoring', 2);
       const rows = numberOption('rows', (v.rows as string | undefined) ?? '100000');
       const samples = numberOption('samples', (v.samples as string | undefined) ?? '50');
       if (!Number.isInteger(rows) || rows < 100 || rows > 10_000_000)

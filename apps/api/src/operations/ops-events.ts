@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type {
+  AlertView,
   ConflictRecordedEvent,
   JobView,
   MaintenanceState,
@@ -53,5 +54,13 @@ export class OpsEvents extends EventEmitter {
 
   workstationGone(p: WorkstationPresence): void {
     this.send('workstation.gone', p);
+  }
+
+  alertOpened(a: AlertView): void {
+    this.send('alert.opened', a);
+  }
+
+  alertResolved(a: AlertView): void {
+    this.send('alert.resolved', a);
   }
 }

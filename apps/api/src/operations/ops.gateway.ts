@@ -2,6 +2,7 @@ import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/we
 import { MasterStore } from '@cacpq/db';
 import { OPS_NAMESPACE, type OpsSnapshot } from '@cacpq/sync-protocol';
 import type { Namespace, Socket } from 'socket.io';
+import { AlertsService } from '../alerts/alerts.service';
 import { AuthGuard } from '../auth/auth.guard';
 import { MonitoringService } from '../monitoring/monitoring.service';
 import { SyncEvents } from '../sync/sync-events';
@@ -25,6 +26,7 @@ export class OpsGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly jobs: JobsService,
     private readonly syncEvents: SyncEvents,
     private readonly monitoring: MonitoringService,
+    private readonly alerts: AlertsService,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -51,6 +53,7 @@ export class OpsGateway implements OnGatewayInit, OnGatewayConnection {
       runningJob: running === null ? null : this.jobs.get(running),
       workstations: this.syncEvents.sockets().map(presence),
       openConflicts,
+      openAlerts: this.alerts.list({ status: 'open', limit: 100 }),
       last24h,
     };
   }

@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Cron } from '@nestjs/schedule';
 import { MAINTENANCE_JOBS, type BackupKind, type MaintenanceJob, type ScheduleView } from '@cacpq/sync-protocol';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/tokens';
 import { SettingsService, type SettingKey } from '../settings/settings.service';
 import { GrowthService } from '../monitoring/growth.service';
+import { AlertsService } from '../alerts/alerts.service';
 import { BackupsService } from './backups.service';
 import { CronSchedule, wallMinute } from './cron-schedule';
 import { JobsService } from './jobs.service';
@@ -34,6 +35,7 @@ export class OperationsScheduler {
     maintenance: MaintenanceService,
     growth: GrowthService,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() alerts?: AlertsService,
   ) {
     const who = { trigger: 'schedule' as const, requestedBy: 'scheduler' };
     this.entries = [
@@ -53,6 +55,10 @@ export class OperationsScheduler {
       })),
       // Not a queued job: a sample takes a moment and must not wait behind a long backup.
       { job: 'sample-growth', setting: 'schedule.sample-growth' as SettingKey, start: (now: Date) => void growth.sample(now) },
+      // Not queued either: an evaluation reads a few aggregates; its failures are logged by the service.
+      ...(alerts
+        ? [{ job: 'evaluate-alerts', setting: 'schedule.evaluate-alerts' as SettingKey, start: (now: Date) => alerts.runScheduled(now) }]
+        : []),
     ];
   }
 

@@ -26,6 +26,7 @@ import { SettingsService } from '../settings/settings.service';
 import { TABLE_SPECS, parseClientTime, tableSpec, toStored, type StoredRow, type StoredValue, type TableSpec } from './row-values';
 import { SyncEvents } from './sync-events';
 import { SyncLogService } from './sync-log.service';
+import { WorkstationClocks } from '../alerts/workstation-clocks';
 
 interface RowMeta {
   base_seq: number;
@@ -71,6 +72,7 @@ export class SyncService {
     private readonly log: SyncLogService,
     private readonly events: SyncEvents,
     @Optional() private readonly ops?: OpsEvents,
+    @Optional() private readonly clocks?: WorkstationClocks,
   ) {}
 
   /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
@@ -147,6 +149,8 @@ export class SyncService {
         }),
       );
       const { response } = answer;
+      // The clock alert judges each workstation by the skew of its last push.
+      if (!response.replayed) this.clocks?.record(req.clientId, who.username, response.clockSkewMs);
       if (!response.replayed && response.results.some((r) => r.outcome !== 'unchanged' && r.outcome !== 'conflict_lost')) {
         this.events.changesAvailable(this.store.generation, response.lastSeq);
       }

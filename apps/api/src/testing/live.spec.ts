@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { OpsSnapshot, PushChange, SyncFinishedEvent, WorkstationPresence, ConflictRecordedEvent } from '@cacpq/sync-protocol';
+import type {
+  AlertView,
+  JobView,
+  OpsSnapshot,
+  PushChange,
+  SyncFinishedEvent,
+  WorkstationPresence,
+  ConflictRecordedEvent,
+} from '@cacpq/sync-protocol';
 import { io, type Socket } from 'socket.io-client';
+import { AlertsService } from '../alerts/alerts.service';
+import { JobsService } from '../operations/jobs.service';
 import { ADMIN_PASSWORD, makeUser, sessionCaller, startTestServer, type Caller, type TestServer } from './harness';
 
 let server: TestServer;
@@ -72,6 +82,8 @@ describe('the dashboard live feed (/ops)', () => {
     const dash = connect('/ops', { cookie: managerCookie });
     const snapshot = await next<OpsSnapshot>(dash, 'snapshot');
     expect(snapshot).toMatchObject({ maintenance: { active: false }, runningJob: null, workstations: [], openConflicts: 0 });
+    // The fresh server has no verified backup: the backup-age alert is open from its first evaluation.
+    expect(snapshot.openAlerts.map((a) => a.rule)).toContain('backup-age');
     expect(snapshot.last24h).toEqual({ syncs: 0, failed: 0, conflicts: 0 });
 
     const connected = next<WorkstationPresence>(dash, 'workstation.connected');
@@ -107,6 +119,17 @@ describe('the dashboard live feed (/ops)', () => {
     const gone = next<WorkstationPresence>(dash, 'workstation.gone');
     ws.close();
     expect(await gone).toMatchObject({ user: 'alice' });
+  });
+
+  it('sends alerts as they open and resolve', async () => {
+    const dash = connect('/ops', { cookie: managerCookie });
+    await next<OpsSnapshot>(dash, 'snapshot');
+    const admin = await sessionCaller(server, 'admin', ADMIN_PASSWORD);
+    const resolved = next<AlertView>(dash, 'alert.resolved', (a) => a.rule === 'backup-age');
+    const job = (await admin.auth(server.http.post('/api/v1/backups'), 'POST').send({}).expect(202)).body as JobView;
+    await server.app.get(JobsService).waitFor(job.id);
+    await server.app.get(AlertsService).evaluate(new Date());
+    expect(await resolved).toMatchObject({ rule: 'backup-age', status: 'resolved' });
   });
 
   it('is for managers and admins', async () => {

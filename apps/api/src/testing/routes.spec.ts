@@ -80,6 +80,10 @@ const ROUTES: (() => Route)[] = [
   () => ({ method: 'GET', path: '/api/v1/monitoring/workstations', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/monitoring/health', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/monitoring/growth', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/alerts', expect: MANAGERS(200) }),
+  () => ({ method: 'POST', path: '/api/v1/alerts/999999/acknowledge', expect: ADMIN_ONLY(404) }),
+  () => ({ method: 'GET', path: '/api/v1/alerts/settings', expect: ADMIN_ONLY(200) }),
+  () => ({ method: 'PATCH', path: '/api/v1/alerts/settings', body: { 'alerts.growth.pct': 50 }, expect: ADMIN_ONLY(200) }),
   () => ({ method: 'GET', path: '/metrics', expect: MANAGERS(200) }),
   // Logout last: it ends the caller's session.
   () => ({ method: 'POST', path: '/api/v1/auth/logout', expect: ANY_SIGNED_IN(204) }),
