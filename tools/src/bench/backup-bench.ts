@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { SYNCED_TABLES, dataDirLayout, freeBytes, fsyncPath, prng, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
 import type { CreatedToken, JobView, PushRequest, SyncInfoResponse } from '@cacpq/sync-protocol';
 import { ApiClient } from '../cli/client';
+import { repoRoot, startBenchServer, type BenchServer } from './server-process';
 
 export interface BackupBenchOptions {
   /** Size of the master to build, in MB. */
@@ -48,57 +49,6 @@ export interface BackupBenchResult {
 
 const MB = 1024 * 1024;
 const PUSH_ROWS = 5;
-const ADMIN_PASSWORD = 'bench-admin-password';
-
-function repoRoot(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'cacpq-sync-server') return dir;
-  }
-  throw new Error('cannot find the repository root');
-}
-
-interface Server {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<number | null>;
-}
-
-/** The built API server as a real process on a loopback port the OS picks. */
-async function startServer(root: string, dataDir: string): Promise<Server> {
-  const main = process.env.CACPQ_API_MAIN ?? path.join(root, 'dist', 'api', 'apps', 'api', 'src', 'main.js');
-  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first.`);
-  const proc = spawn(process.execPath, [main], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_PASSWORD, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start in 120 s:\n${log}`)), 120_000);
-    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => {
-      log += d.toString();
-      const m = /listening: open http:\/\/[^:]+:(\d+)\//.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: `http://127.0.0.1:${m[1]}`,
-          proc,
-          stop: () => {
-            if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${log}`));
-    });
-  });
-}
 
 const CATEGORIES = ['Pumps', 'Valves', 'Motors', 'Sensors', 'PLCs', 'Drives', 'Enclosures', 'Cables', 'HMIs', 'Fittings'];
 const VENDORS = ['Grundfos', 'Siemens', 'Allen-Bradley', 'ABB', 'Schneider Electric', 'Festo', 'SMC', 'Endress+Hauser', 'Parker', 'Omron'];
@@ -438,7 +388,7 @@ export async function benchBackup(opts: BackupBenchOptions): Promise<BackupBench
   const dataDir = path.join(dir, 'data');
   const layout = dataDirLayout(dataDir);
   const need = opts.mb * MB * (opts.rounds + 3.5);
-  let server: Server | null = null;
+  let server: BenchServer | null = null;
   try {
     if (freeBytes(dir) < need)
       throw new Error(
@@ -450,7 +400,7 @@ export async function benchBackup(opts: BackupBenchOptions): Promise<BackupBench
 
     // The schema is the server's own: start it once on the empty directory, stop it, fill the files.
     const buildStarted = Date.now();
-    server = await startServer(root, dataDir);
+    server = await startBenchServer(root, dataDir);
     const code = await server.stop();
     server = null;
     if (code !== 0) throw new Error(`the server stopped with ${code} after creating the schema`);
@@ -471,7 +421,7 @@ export async function benchBackup(opts: BackupBenchOptions): Promise<BackupBench
         .join(', ')})`,
     );
 
-    server = await startServer(root, dataDir);
+    server = await startBenchServer(root, dataDir);
     const api = new ApiClient({ url: server.url, dataDir });
     await api.request('POST', '/api/v1/users', { username: 'bench-ws', role: 'user' });
     const { token } = await api.request<CreatedToken>('POST', '/api/v1/users/bench-ws/tokens', { device: 'bench-workstation' });

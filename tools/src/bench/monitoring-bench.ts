@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -7,6 +6,7 @@ import * as path from 'node:path';
 import { SYNCED_TABLES, dataDirLayout, freeBytes, prng, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
 import type { CreatedToken } from '@cacpq/sync-protocol';
 import { ApiClient } from '../cli/client';
+import { repoRoot, startBenchServer, type BenchServer } from './server-process';
 
 export interface MonitoringBenchOptions {
   /** `sync_log` rows to build (spread over two years). */
@@ -43,58 +43,9 @@ export interface MonitoringBenchResult {
 }
 
 const DAY_MS = 86_400_000;
-const ADMIN_PASSWORD = 'bench-admin-password';
 /** Targets of issue 5: the endpoint within twice the raw SQL measured in the same run, and under 100 ms. */
 const MAX_RATIO = 2;
 const MAX_MS = 100;
-
-function repoRoot(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'cacpq-sync-server') return dir;
-  }
-  throw new Error('cannot find the repository root');
-}
-
-interface Server {
-  url: string;
-  stop(): Promise<number | null>;
-}
-
-/** The built API server as a real process on a loopback port the OS picks. */
-async function startServer(root: string, dataDir: string): Promise<Server> {
-  const main = process.env.CACPQ_API_MAIN ?? path.join(root, 'dist', 'api', 'apps', 'api', 'src', 'main.js');
-  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first.`);
-  const proc: ChildProcess = spawn(process.execPath, [main], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_PASSWORD, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start in 300 s:\n${log}`)), 300_000);
-    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => {
-      log += d.toString();
-      const m = /listening: open http:\/\/[^:]+:(\d+)\//.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: `http://127.0.0.1:${m[1]}`,
-          stop: () => {
-            if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${log}`));
-    });
-  });
-}
 
 /** Fifteen people, the first few syncing much more than the rest; 25 workstations (ten people have two). */
 const USERS = [
@@ -473,7 +424,7 @@ export async function benchMonitoring(opts: MonitoringBenchOptions): Promise<Mon
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cacpq-bench-monitoring-'));
   const dataDir = path.join(dir, 'data');
   const layout = dataDirLayout(dataDir);
-  let server: Server | null = null;
+  let server: BenchServer | null = null;
   let client: Http | null = null;
   let base: Baseline | null = null;
   try {
@@ -485,7 +436,7 @@ export async function benchMonitoring(opts: MonitoringBenchOptions): Promise<Mon
 
     // The schema (every migration, indexes included) is the server's own: start it once, stop it, fill the file.
     const buildStarted = Date.now();
-    server = await startServer(root, dataDir);
+    server = await startBenchServer(root, dataDir);
     const code = await server.stop();
     server = null;
     if (code !== 0) throw new Error(`the server stopped with ${code} after creating the schema`);
@@ -502,7 +453,7 @@ export async function benchMonitoring(opts: MonitoringBenchOptions): Promise<Mon
         .join(', ')}); planner statistics: ${statsNote}`,
     );
 
-    server = await startServer(root, dataDir);
+    server = await startBenchServer(root, dataDir);
     const api = new ApiClient({ url: server.url, dataDir });
     await api.request('POST', '/api/v1/users', { username: 'bench-manager', role: 'manager' });
     const { token } = await api.request<CreatedToken>('POST', '/api/v1/users/bench-manager/tokens', { device: 'bench' });

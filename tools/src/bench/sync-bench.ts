@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MASTER_INDEXES_V1, MASTER_TABLES_V1, applyPragmas } from '@cacpq/db';
 import { SyncClient } from '@cacpq/sync-protocol';
+import { repoRoot, startBenchServer } from './server-process';
 
 export interface SyncBenchOptions {
   rows: number;
@@ -24,14 +25,6 @@ export interface SyncBenchResult {
 }
 
 const BATCH = 2000;
-
-function repoRoot(): string {
-  for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'cacpq-sync-server') return dir;
-  }
-  throw new Error('cannot find the repository root');
-}
 
 function componentRow(i: number): Record<string, string | number | null> {
   return {
@@ -87,30 +80,6 @@ function rawUpsertRate(dir: string, rows: number, name: string): number {
   return rows / seconds;
 }
 
-async function startServer(root: string, dataDir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const main = path.join(root, 'dist', 'api', 'apps', 'api', 'src', 'main.js');
-  if (!fs.existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first.`);
-  const proc = spawn(process.execPath, [main], {
-    cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_PASSWORD: 'bench-admin-password', LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening: open http:\/\/[^:]+:(\d+)\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: `http://127.0.0.1:${m[1]}`, proc });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-}
-
 async function deviceToken(url: string): Promise<string> {
   const login = await fetch(`${url}/api/v1/auth/login`, {
     method: 'POST',
@@ -147,7 +116,7 @@ export async function benchSync(opts: SyncBenchOptions): Promise<SyncBenchResult
     out(`cacpq bench sync: ${opts.rows} component rows, server and workstations on loopback, this machine, one run`);
     // The machine is shared and noisy: the baseline is measured before and after the protocol runs.
     const rawBefore = rawUpsertRate(dir, opts.rows, 'raw-before');
-    const server = await startServer(root, path.join(dir, 'data'));
+    const server = await startBenchServer(root, path.join(dir, 'data'), 30_000);
     proc = server.proc;
     const token = await deviceToken(server.url);
     const pusher = await SyncClient.init({ file: path.join(dir, 'push.db'), server: server.url, token, clientId: 'bench-push' });
