@@ -105,7 +105,7 @@ export const SYNCED_TABLES: readonly SyncedTableDef[] = [
       { name: 'idx_components_sku', columns: ['sku'] },
       { name: 'idx_components_category', columns: ['category'] },
       { name: 'idx_components_vendor', columns: ['vendor'] },
-      { name: 'idx_components_updated_at', columns: ['updated_at', 'updated_by'] },
+      { name: 'idx_components_updated_at', columns: ['updated_at'] },
     ],
   },
   {
@@ -153,7 +153,7 @@ export const SYNCED_TABLES: readonly SyncedTableDef[] = [
     ],
     indexes: [
       { name: 'idx_projects_customer', columns: ['customer'] },
-      { name: 'idx_projects_updated_at', columns: ['updated_at', 'updated_by'] },
+      { name: 'idx_projects_updated_at', columns: ['updated_at'] },
     ],
   },
   {
@@ -180,7 +180,7 @@ export const SYNCED_TABLES: readonly SyncedTableDef[] = [
     indexes: [
       { name: 'idx_quotes_customer', columns: ['customer'] },
       { name: 'idx_quotes_created_at', columns: ['createdAt'] },
-      { name: 'idx_quotes_updated_at', columns: ['updated_at', 'updated_by'] },
+      { name: 'idx_quotes_updated_at', columns: ['updated_at'] },
     ],
   },
   {
@@ -249,7 +249,8 @@ export const SYNC_LOG_COLUMNS = [
 
 export const SYNC_LOG_INDEXES: readonly IndexDef[] = [
   { name: 'idx_sync_log_timestamp', columns: ['timestamp'] },
-  { name: 'idx_sync_log_status', columns: ['status', 'timestamp'] },
+  { name: 'idx_sync_log_status', columns: ['status'] },
+  { name: 'idx_sync_log_status_timestamp', columns: ['status', 'timestamp'] },
   // The monitoring endpoints' (migration 1764300000000): filtered activity pages and the workstation list.
   { name: 'idx_sync_log_user_timestamp', columns: ['user', 'timestamp'] },
   { name: 'idx_sync_log_client_id_timestamp', columns: ['client_id', 'timestamp'] },
