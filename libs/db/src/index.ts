@@ -9,6 +9,7 @@ export * from './demo';
 export * from './legacy-fixture';
 export * from './backup/files';
 export * from './backup/worker';
+export * from './monitoring-queries';
 export * from './entities/hub.entities';
 export * from './entities/master.entities';
 export { MASTER_TABLES_V1, MASTER_INDEXES_V1 } from './migrations/server/1764000000000-create-master-schema';

@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SYNCED_TABLES, dataDirLayout, freeBytes, fsyncPath, prng, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
+import { SYNCED_TABLES, dataDirLayout, freeBytes, fsyncPath, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
 import type { CreatedToken, JobView, PushRequest, SyncInfoResponse } from '@cacpq/sync-protocol';
 import { ApiClient } from '../cli/client';
 import { repoRoot, startBenchServer, type BenchServer } from './server-process';
+import { CATEGORIES, VENDORS, componentRow, random } from './fixture';
 
 export interface BackupBenchOptions {
   /** Size of the master to build, in MB. */
@@ -50,8 +51,6 @@ export interface BackupBenchResult {
 const MB = 1024 * 1024;
 const PUSH_ROWS = 5;
 
-const CATEGORIES = ['Pumps', 'Valves', 'Motors', 'Sensors', 'PLCs', 'Drives', 'Enclosures', 'Cables', 'HMIs', 'Fittings'];
-const VENDORS = ['Grundfos', 'Siemens', 'Allen-Bradley', 'ABB', 'Schneider Electric', 'Festo', 'SMC', 'Endress+Hauser', 'Parker', 'Omron'];
 const CITIES = ['Houston', 'Chicago', 'Toronto', 'Denver', 'Monterrey', 'Atlanta', 'Calgary', 'Phoenix'];
 const LINES = ['Skid Systems', 'Control Panels', 'Pump Stations', 'Dosing Systems', 'Filtration'];
 const STATUS = ['draft', 'sent', 'sent', 'won', 'lost', 'revised'];
@@ -67,10 +66,8 @@ function fillMaster(serverDb: string, targetBytes: number): Record<string, numbe
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -262144');
-  const rnd = prng(20261124);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
-  const money = (lo: number, hi: number) => Math.round((lo + rnd() * (hi - lo)) * 100) / 100;
+  const random_ = random(20261124);
+  const { rnd, pick, int, money } = random_;
   const now = Date.now();
   const when = (daysBack = 730) => sqlTime(new Date(now - rnd() * daysBack * 86_400_000));
   let seq = Number((db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string }).value);
@@ -116,24 +113,7 @@ function fillMaster(serverDb: string, targetBytes: number): Record<string, numbe
       });
     }
     for (let i = 0; i < 40_000; i++) {
-      const category = pick(CATEGORIES);
-      const vendor = pick(VENDORS);
-      const cost = money(5, 4000);
-      insert('components', {
-        sku: `${category.slice(0, 3).toUpperCase()}-${100_000 + i}`,
-        name: `${vendor} ${category.replace(/s$/, '')} ${int(10, 990)}`,
-        description: `${category.replace(/s$/, '')} for industrial process skids, ${pick(['stainless', 'cast iron', 'PVC', 'aluminium'])}`,
-        category,
-        vendor,
-        manufacturer: vendor,
-        partNumber: `${vendor.slice(0, 2).toUpperCase()}${int(100_000, 999_999)}`,
-        unitCost: cost,
-        listPrice: Math.round(cost * 1.4 * 100) / 100,
-        unit: 'ea',
-        leadTimeDays: int(1, 90),
-        active: 1,
-        createdAt: when(),
-      });
+      insert('components', { ...componentRow(i, random_), createdAt: when() });
     }
     for (let i = 0; i < 10_000; i++) {
       const id = uuidv7();

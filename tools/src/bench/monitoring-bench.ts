@@ -3,10 +3,11 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SYNCED_TABLES, dataDirLayout, freeBytes, prng, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
+import { SYNCED_TABLES, dataDirLayout, freeBytes, sqlTime, tableColumns, uuidv7, MONITORING_SQL } from '@cacpq/db';
 import type { CreatedToken } from '@cacpq/sync-protocol';
 import { ApiClient } from '../cli/client';
 import { repoRoot, startBenchServer, type BenchServer } from './server-process';
+import { CATEGORIES, VENDORS, componentRow, random } from './fixture';
 
 export interface MonitoringBenchOptions {
   /** `sync_log` rows to build (spread over two years). */
@@ -81,8 +82,6 @@ const ERRORS = [
   'GENERATION_MISMATCH: The master was restored from a backup; this workstation must resynchronise.',
   'INTERNAL: SQLITE_BUSY: database is locked',
 ];
-const CATEGORIES = ['Pumps', 'Valves', 'Motors', 'Sensors', 'PLCs', 'Drives', 'Enclosures', 'Cables', 'HMIs', 'Fittings'];
-const VENDORS = ['Grundfos', 'Siemens', 'Allen-Bradley', 'ABB', 'Schneider Electric', 'Festo', 'SMC', 'Endress+Hauser', 'Parker', 'Omron'];
 const LINES = ['Skid Systems', 'Control Panels', 'Pump Stations', 'Dosing Systems', 'Filtration'];
 const STATUS = ['draft', 'sent', 'sent', 'won', 'lost', 'revised'];
 
@@ -104,10 +103,8 @@ export function fillMonitoringHistory(serverDb: string, rows: number, now = Date
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   db.pragma('cache_size = -262144');
-  const rnd = prng(20261126);
-  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
-  const money = (lo: number, hi: number) => Math.round((lo + rnd() * (hi - lo)) * 100) / 100;
+  const random_ = random(20261126);
+  const { rnd, pick, int, money } = random_;
   const span = 730 * DAY_MS;
   const start = now - span;
   // Working hours (UTC 07-19, Monday to Friday) carry most syncs; the rest of the week a trickle.
@@ -194,23 +191,7 @@ export function fillMonitoringHistory(serverDb: string, rows: number, now = Date
   const projects: string[] = [];
   db.transaction(() => {
     for (let i = 0; i < counts.components; i++) {
-      const category = pick(CATEGORIES);
-      const vendor = pick(VENDORS);
-      const cost = money(5, 4000);
-      insert('components', {
-        sku: `${category.slice(0, 3).toUpperCase()}-${100_000 + i}`,
-        name: `${vendor} ${category.replace(/s$/, '')} ${int(10, 990)}`,
-        description: `${category.replace(/s$/, '')} for industrial process skids, ${pick(['stainless', 'cast iron', 'PVC', 'aluminium'])}`,
-        category,
-        vendor,
-        manufacturer: vendor,
-        partNumber: `${vendor.slice(0, 2).toUpperCase()}${int(100_000, 999_999)}`,
-        unitCost: cost,
-        listPrice: Math.round(cost * 1.4 * 100) / 100,
-        unit: 'ea',
-        leadTimeDays: int(1, 90),
-        active: 1,
-      });
+      insert('components', { ...componentRow(i, random_) });
     }
     for (let i = 0; i < counts.projects; i++) {
       const id = uuidv7();
@@ -303,83 +284,25 @@ interface Run {
   one?: boolean;
 }
 
-/**
- * The service's statements (apps/api/src/monitoring/monitoring.service.ts), copied: keep them in
- * step with the service. Each returns what the service would execute for a query; sync-activity's
- * `before` lookup runs first, as in the service.
- */
+/** What the service executes for a query (the same `MONITORING_SQL` text); `before` looked up first, as there. */
 const SQL = {
   activity(
     db: Baseline,
     q: { from: string; to: string; user?: string; clientId?: string; status?: string; limit: number; before?: number },
   ): Run {
-    const where = ['timestamp > ?', 'timestamp <= ?'];
-    const args: (string | number)[] = [q.from, q.to];
-    for (const [col, v] of [
-      ['user', q.user],
-      ['client_id', q.clientId],
-      ['status', q.status],
-    ] as const) {
-      if (v === undefined) continue;
-      where.push(`${col} = ?`);
-      args.push(v);
-    }
-    if (q.before !== undefined) {
-      const last = db.run({ sql: 'SELECT timestamp FROM sync_log WHERE id = ?', args: [q.before], one: true }) as { timestamp: string };
-      where.push('(timestamp < ? OR (timestamp = ? AND id < ?))');
-      args.push(last.timestamp, last.timestamp, q.before);
-    }
-    return {
-      sql: `SELECT id, datetime(timestamp) AS sync_time, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error
-         FROM sync_log WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, id DESC LIMIT ?`,
-      args: [...args, q.limit + 1],
-    };
+    const after =
+      q.before === undefined
+        ? undefined
+        : {
+            id: q.before,
+            timestamp: (db.run({ sql: MONITORING_SQL.activityCursor, args: [q.before], one: true }) as { timestamp: string }).timestamp,
+          };
+    return MONITORING_SQL.activity({ ...q, after });
   },
-  conflictSummary: (days: number): Run => ({
-    sql: `SELECT
-            DATE(timestamp) as date,
-            COUNT(*) as total_syncs,
-            SUM(conflicts) as total_conflicts,
-            ROUND(AVG(conflicts), 2) as avg_conflicts,
-            SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) as failed_syncs
-        FROM sync_log INDEXED BY idx_sync_log_timestamp
-        WHERE timestamp > datetime('now', ?)
-        GROUP BY DATE(timestamp)
-        ORDER BY date DESC`,
-    args: [`-${days} days`],
-  }),
-  activeUsers: (days: number): Run => ({
-    sql: `SELECT
-            updated_by,
-            COUNT(DISTINCT DATE(updated_at)) as active_days,
-            COUNT(*) as total_changes
-        FROM (
-            SELECT updated_by, updated_at FROM components WHERE updated_at > datetime('now', @span)
-            UNION ALL
-            SELECT updated_by, updated_at FROM quotes WHERE updated_at > datetime('now', @span)
-            UNION ALL
-            SELECT updated_by, updated_at FROM projects WHERE updated_at > datetime('now', @span)
-        )
-        GROUP BY updated_by
-        ORDER BY total_changes DESC`,
-    args: [{ span: `-${days} days` }],
-  }),
-  syncStats: (from: string, to: string): Run => ({
-    sql: `SELECT COUNT(*) AS syncs,
-            SUM(CASE WHEN status = 'error' THEN 0 ELSE 1 END) AS succeeded,
-            SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS failed,
-            SUM(CASE WHEN conflicts > 0 THEN 1 ELSE 0 END) AS with_conflicts,
-            AVG(duration_ms) AS avg_duration,
-            SUM(records_pulled) AS pulled, SUM(records_pushed) AS pushed, SUM(conflicts) AS conflicts
-         FROM sync_log INDEXED BY idx_sync_log_timestamp WHERE timestamp > ? AND timestamp <= ?`,
-    args: [from, to],
-    one: true,
-  }),
-  workstations: (): Run => ({
-    sql: `SELECT user, client_id, MAX(timestamp) AS last_sync, status AS last_status, COUNT(*) AS syncs
-         FROM sync_log GROUP BY user, client_id ORDER BY last_sync DESC`,
-    args: [],
-  }),
+  conflictSummary: (days: number): Run => MONITORING_SQL.conflictSummary(days),
+  activeUsers: (days: number): Run => MONITORING_SQL.activeUsers(days),
+  syncStats: (from: string, to: string): Run => ({ ...MONITORING_SQL.syncStats(from, to), one: true }),
+  workstations: (): Run => MONITORING_SQL.workstations(),
 };
 
 /** The baseline connection: statements prepared once (the fastest way to run them), kept by text. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { MasterStore, freeBytes, parseSqlTime, sqlTime } from '@cacpq/db';
+import { MONITORING_SQL, MasterStore, freeBytes, parseSqlTime, sqlTime } from '@cacpq/db';
 import * as fs from 'node:fs';
 import type {
   ActiveUserRow,
@@ -20,12 +20,8 @@ import { SyncEvents } from '../sync/sync-events';
 const DAY_MS = 86_400_000;
 
 /**
- * The guide's monitoring queries, answered from `sync_log` and the synced tables. Range totals name
- * the timestamp index: with full statistics (after the monthly ANALYZE) the planner was measured
- * skip-scanning the (user|client_id, timestamp) indexes instead, 2-3x slower.
- * Each keeps the
- * guide's SQL (the tests run the guide's text on the same file and compare), with the fixed
- * "last 24 hours / 7 days / 30 days" turned into parameters.
+ * The guide's monitoring queries, answered from `sync_log` and the synced tables with the
+ * statements of `MONITORING_SQL` (libs/db: the benchmark runs the same text), plus health.
  */
 @Injectable()
 export class MonitoringService {
@@ -119,34 +115,19 @@ export class MonitoringService {
   /** The guide's "Sync activity last 24 hours", for any range, filtered and paged (newest first). */
   syncActivity(q: SyncActivityQuery): SyncActivityPage {
     const { from, to } = this.range(q, DAY_MS);
-    const where = ['timestamp > ?', 'timestamp <= ?'];
-    const args: (string | number)[] = [from, to];
-    for (const [col, v] of [
-      ['user', q.user],
-      ['client_id', q.clientId],
-      ['status', q.status],
-    ] as const) {
-      if (v === undefined) continue;
-      where.push(`${col} = ?`);
-      args.push(v);
-    }
+    let after: { id: number; timestamp: string } | undefined;
     if (q.before !== undefined) {
       // Keyset paging in the listing's own order (timestamp, then id), from the previous page's last row.
-      const last = this.db.prepare('SELECT timestamp FROM sync_log WHERE id = ?').get(q.before) as { timestamp: string } | undefined;
+      const last = this.db.prepare(MONITORING_SQL.activityCursor).get(q.before) as { timestamp: string } | undefined;
       if (!last)
         throw new ApiException(
           'VALIDATION_FAILED',
           `before=${q.before} is not a sync_log row (it may have been pruned); start again from the first page.`,
         );
-      where.push('(timestamp < ? OR (timestamp = ? AND id < ?))');
-      args.push(last.timestamp, last.timestamp, q.before);
+      after = { id: q.before, timestamp: last.timestamp };
     }
-    const rows = this.db
-      .prepare(
-        `SELECT id, datetime(timestamp) AS sync_time, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error
-         FROM sync_log WHERE ${where.join(' AND ')} ORDER BY timestamp DESC, id DESC LIMIT ?`,
-      )
-      .all(...args, q.limit + 1) as {
+    const run = MONITORING_SQL.activity({ from, to, user: q.user, clientId: q.clientId, status: q.status, limit: q.limit, after });
+    const rows = this.db.prepare(run.sql).all(...run.args) as {
       id: number;
       sync_time: string;
       status: string;
@@ -180,20 +161,8 @@ export class MonitoringService {
 
   /** The guide's "Conflict summary last 7 days", for the last N days. */
   conflictSummary(q: ConflictSummaryQuery): ConflictSummaryRow[] {
-    const rows = this.db
-      .prepare(
-        `SELECT
-            DATE(timestamp) as date,
-            COUNT(*) as total_syncs,
-            SUM(conflicts) as total_conflicts,
-            ROUND(AVG(conflicts), 2) as avg_conflicts,
-            SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) as failed_syncs
-        FROM sync_log INDEXED BY idx_sync_log_timestamp
-        WHERE timestamp > datetime('now', ?)
-        GROUP BY DATE(timestamp)
-        ORDER BY date DESC`,
-      )
-      .all(`-${q.days} days`) as {
+    const run = MONITORING_SQL.conflictSummary(q.days);
+    const rows = this.db.prepare(run.sql).all(...run.args) as {
       date: string;
       total_syncs: number;
       total_conflicts: number;
@@ -211,40 +180,16 @@ export class MonitoringService {
 
   /** The guide's "Most active users (last 30 days)", for the last N days. */
   activeUsers(q: ActiveUsersQuery): ActiveUserRow[] {
-    const rows = this.db
-      .prepare(
-        `SELECT
-            updated_by,
-            COUNT(DISTINCT DATE(updated_at)) as active_days,
-            COUNT(*) as total_changes
-        FROM (
-            SELECT updated_by, updated_at FROM components WHERE updated_at > datetime('now', @span)
-            UNION ALL
-            SELECT updated_by, updated_at FROM quotes WHERE updated_at > datetime('now', @span)
-            UNION ALL
-            SELECT updated_by, updated_at FROM projects WHERE updated_at > datetime('now', @span)
-        )
-        GROUP BY updated_by
-        ORDER BY total_changes DESC`,
-      )
-      .all({ span: `-${q.days} days` }) as { updated_by: string | null; active_days: number; total_changes: number }[];
+    const run = MONITORING_SQL.activeUsers(q.days);
+    const rows = this.db.prepare(run.sql).all(...run.args) as { updated_by: string | null; active_days: number; total_changes: number }[];
     return rows.map((r) => ({ updatedBy: r.updated_by, activeDays: r.active_days, totalChanges: r.total_changes }));
   }
 
   /** Success rate, average duration and totals over a range (default: the last 24 hours). */
   syncStats(q: SyncStatsQuery): SyncStats {
     const { from, to } = this.range(q, DAY_MS);
-    const r = this.db
-      .prepare(
-        `SELECT COUNT(*) AS syncs,
-            SUM(CASE WHEN status = 'error' THEN 0 ELSE 1 END) AS succeeded,
-            SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS failed,
-            SUM(CASE WHEN conflicts > 0 THEN 1 ELSE 0 END) AS with_conflicts,
-            AVG(duration_ms) AS avg_duration,
-            SUM(records_pulled) AS pulled, SUM(records_pushed) AS pushed, SUM(conflicts) AS conflicts
-         FROM sync_log INDEXED BY idx_sync_log_timestamp WHERE timestamp > ? AND timestamp <= ?`,
-      )
-      .get(from, to) as {
+    const run = MONITORING_SQL.syncStats(from, to);
+    const r = this.db.prepare(run.sql).get(...run.args) as {
       syncs: number;
       succeeded: number | null;
       failed: number | null;
@@ -271,13 +216,14 @@ export class MonitoringService {
 
   /** Last sync, its status and the number of syncs per user and workstation, most recent first. */
   workstations(): WorkstationRow[] {
-    // SQLite takes the bare `status` from the row holding MAX(timestamp).
-    const rows = this.db
-      .prepare(
-        `SELECT user, client_id, MAX(timestamp) AS last_sync, status AS last_status, COUNT(*) AS syncs
-         FROM sync_log GROUP BY user, client_id ORDER BY last_sync DESC`,
-      )
-      .all() as { user: string | null; client_id: string | null; last_sync: string; last_status: string; syncs: number }[];
+    const run = MONITORING_SQL.workstations();
+    const rows = this.db.prepare(run.sql).all(...run.args) as {
+      user: string | null;
+      client_id: string | null;
+      last_sync: string;
+      last_status: string;
+      syncs: number;
+    }[];
     return rows.map((r) => ({ user: r.user, clientId: r.client_id, lastSync: r.last_sync, lastStatus: r.last_status, syncs: r.syncs }));
   }
 }
