@@ -17,6 +17,7 @@ import { AddSizeSamples1764300000100 } from './migrations/hub/1764300000100-add-
 import { AddAlerts1764300000200 } from './migrations/hub/1764300000200-add-alerts';
 import { AddArchivedQuotes1764200000000 } from './migrations/server/1764200000000-add-archived-quotes';
 import { AddMonitoringIndexes1764300000000 } from './migrations/server/1764300000000-add-monitoring-indexes';
+import { AddMonitoringRollups1764300000300 } from './migrations/server/1764300000300-add-monitoring-rollups';
 import { applyPragmas, checkIntegrity } from './pragmas';
 import { countRows, fsyncDir, fsyncPath } from './backup/files';
 import { fileStamp } from './time';
@@ -29,6 +30,7 @@ export const SERVER_MIGRATIONS: MigrationClass[] = [
   AddSyncEngineTables1764100000000,
   AddArchivedQuotes1764200000000,
   AddMonitoringIndexes1764300000000,
+  AddMonitoringRollups1764300000300,
 ];
 export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200];
 export const HUB_MIGRATIONS: MigrationClass[] = [

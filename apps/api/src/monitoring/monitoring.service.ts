@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { MONITORING_SQL, MasterStore, freeBytes, parseSqlTime, sqlTime } from '@cacpq/db';
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { MONITORING_SQL, MasterStore, freeBytes, parseSqlTime, refreshActivityRollup, sqlTime } from '@cacpq/db';
+import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type {
   ActiveUserRow,
@@ -20,11 +21,14 @@ import { SyncEvents } from '../sync/sync-events';
 const DAY_MS = 86_400_000;
 
 /**
- * The guide's monitoring queries, answered from `sync_log` and the synced tables with the
- * statements of `MONITORING_SQL` (libs/db: the benchmark runs the same text), plus health.
+ * The guide's monitoring queries, answered with the statements of `MONITORING_SQL` (libs/db): the
+ * listing from `sync_log`'s indexes, the aggregates from the rollups beside it. Plus health.
  */
 @Injectable()
-export class MonitoringService {
+export class MonitoringService implements OnApplicationBootstrap {
+  /** Statements prepared once per open database (a restore reopens it). */
+  private readonly statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
   constructor(
     private readonly store: MasterStore,
     private readonly maintenance: MaintenanceMode,
@@ -95,8 +99,26 @@ export class MonitoringService {
     };
   }
 
+  /** Builds the activity rollup at start (once, on a master that has never had it), not at the first request. */
+  onApplicationBootstrap(): void {
+    try {
+      refreshActivityRollup(this.db);
+    } catch {
+      // A master that is not open yet (maintenance) builds it at the first request instead.
+    }
+  }
+
   private get db() {
     return this.store.serverDb;
+  }
+
+  private stmt(sql: string): Database.Statement {
+    const db = this.db;
+    let cache = this.statements.get(db);
+    if (!cache) this.statements.set(db, (cache = new Map()));
+    let stmt = cache.get(sql);
+    if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
+    return stmt;
   }
 
   /** `from`/`to` as stored timestamps; `from` defaults to `defaultSpanMs` before `to`; an inverted range is a 400. */
@@ -118,7 +140,7 @@ export class MonitoringService {
     let after: { id: number; timestamp: string } | undefined;
     if (q.before !== undefined) {
       // Keyset paging in the listing's own order (timestamp, then id), from the previous page's last row.
-      const last = this.db.prepare(MONITORING_SQL.activityCursor).get(q.before) as { timestamp: string } | undefined;
+      const last = this.stmt(MONITORING_SQL.activityCursor).get(q.before) as { timestamp: string } | undefined;
       if (!last)
         throw new ApiException(
           'VALIDATION_FAILED',
@@ -127,7 +149,7 @@ export class MonitoringService {
       after = { id: q.before, timestamp: last.timestamp };
     }
     const run = MONITORING_SQL.activity({ from, to, user: q.user, clientId: q.clientId, status: q.status, limit: q.limit, after });
-    const rows = this.db.prepare(run.sql).all(...run.args) as {
+    const rows = this.stmt(run.sql).all(...run.args) as {
       id: number;
       sync_time: string;
       status: string;
@@ -162,7 +184,7 @@ export class MonitoringService {
   /** The guide's "Conflict summary last 7 days", for the last N days. */
   conflictSummary(q: ConflictSummaryQuery): ConflictSummaryRow[] {
     const run = MONITORING_SQL.conflictSummary(q.days);
-    const rows = this.db.prepare(run.sql).all(...run.args) as {
+    const rows = this.stmt(run.sql).all(...run.args) as {
       date: string;
       total_syncs: number;
       total_conflicts: number;
@@ -180,8 +202,9 @@ export class MonitoringService {
 
   /** The guide's "Most active users (last 30 days)", for the last N days. */
   activeUsers(q: ActiveUsersQuery): ActiveUserRow[] {
+    refreshActivityRollup(this.db);
     const run = MONITORING_SQL.activeUsers(q.days);
-    const rows = this.db.prepare(run.sql).all(...run.args) as { updated_by: string | null; active_days: number; total_changes: number }[];
+    const rows = this.stmt(run.sql).all(...run.args) as { updated_by: string | null; active_days: number; total_changes: number }[];
     return rows.map((r) => ({ updatedBy: r.updated_by, activeDays: r.active_days, totalChanges: r.total_changes }));
   }
 
@@ -189,7 +212,7 @@ export class MonitoringService {
   syncStats(q: SyncStatsQuery): SyncStats {
     const { from, to } = this.range(q, DAY_MS);
     const run = MONITORING_SQL.syncStats(from, to);
-    const r = this.db.prepare(run.sql).get(...run.args) as {
+    const r = this.stmt(run.sql).get(...run.args) as {
       syncs: number;
       succeeded: number | null;
       failed: number | null;
@@ -217,7 +240,7 @@ export class MonitoringService {
   /** Last sync, its status and the number of syncs per user and workstation, most recent first. */
   workstations(): WorkstationRow[] {
     const run = MONITORING_SQL.workstations();
-    const rows = this.db.prepare(run.sql).all(...run.args) as {
+    const rows = this.stmt(run.sql).all(...run.args) as {
       user: string | null;
       client_id: string | null;
       last_sync: string;

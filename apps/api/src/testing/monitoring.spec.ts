@@ -47,6 +47,7 @@ beforeAll(async () => {
   );
   const people = ['alice', 'bob', 'carol', 'dave'];
   let n = 0;
+  let seq = 0;
   db.transaction(() => {
     for (let minutes = 5; minutes < 40 * 24 * 60; minutes += 37) {
       n++;
@@ -71,10 +72,12 @@ beforeAll(async () => {
     ] as const) {
       for (let i = 0; i < 60; i++) {
         const values = cols === 'quoteNumber' ? `'Q-${i}'` : cols === 'name' ? `'P ${i}'` : `'S-${i}', 'C ${i}'`;
-        db.prepare(`INSERT INTO ${table} (id, ${cols}, updated_at, updated_by) VALUES (?, ${values}, ?, ?)`).run(
+        // Every row of the master carries a server_seq, as the sync engine writes them.
+        db.prepare(`INSERT INTO ${table} (id, ${cols}, updated_at, updated_by, server_seq) VALUES (?, ${values}, ?, ?, ?)`).run(
           `${table}-${i}`,
           ago((i % 45) * DAY + i * HOUR),
           people[(i * 3) % 4],
+          ++seq,
         );
       }
     }
