@@ -5,14 +5,10 @@ import { usePathname } from 'next/navigation';
 import { useState, type ReactNode } from 'react';
 import { api, ApiError } from '../lib/api';
 import { CurrentUserContext, useMe } from '../lib/hooks';
+import { NAV } from '../lib/nav';
 import { OpsProvider } from '../lib/ops';
 import ErrorNotice from './ErrorNotice';
 import MaintenanceBanner from './MaintenanceBanner';
-
-const NAV = [
-  { href: '/', label: 'Overview' },
-  { href: '/backups', label: 'Backups' },
-] as const;
 
 export default function AppShell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
