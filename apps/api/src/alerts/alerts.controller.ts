@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AlertSettingsPatch, AlertsQuery, type AlertSettingsView, type AlertView } from '@cacpq/sync-protocol';
+import { AlertSettingsPatch, AlertsQuery, type AlertEvaluation, type AlertSettingsView, type AlertView } from '@cacpq/sync-protocol';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
 import { Roles } from '../auth/decorators';
@@ -47,6 +47,19 @@ export class AlertsController {
     if ('alerts.smtp.password' in details) details['alerts.smtp.password'] = '(changed)';
     await this.audit.record(req, { action: 'alerts.settings.change', details });
     return view;
+  }
+
+  @Post('evaluate')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiOperation({ summary: 'Evaluate every rule now (as the five-minute schedule does): what opened and resolved, and how many are open.' })
+  async evaluate(@Req() req: AppRequest): Promise<AlertEvaluation> {
+    const result = await this.alerts.evaluate();
+    await this.audit.record(req, {
+      action: 'alerts.evaluate',
+      details: { opened: result.opened.map((a) => a.id), resolved: result.resolved.map((a) => a.id), open: result.open },
+    });
+    return result;
   }
 
   @Post(':id/acknowledge')

@@ -254,8 +254,10 @@ export class MaintenanceController {
   }
 
   @Get('settings')
-  @Roles('admin')
-  @ApiOperation({ summary: 'Run-time settings: schedules, retention, sync interval, number formats.' })
+  @Roles('admin', 'manager')
+  @ApiOperation({
+    summary: 'Run-time settings: schedules, retention, sync interval, number formats (managers read them; admins change them).',
+  })
   getSettings(): Record<string, number | string> {
     return this.settings.all();
   }

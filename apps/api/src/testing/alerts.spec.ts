@@ -411,6 +411,31 @@ describe('listing and acknowledging', () => {
   });
 });
 
+describe('POST /api/v1/alerts/evaluate', () => {
+  it('evaluates now for an admin (what opened, what is open), audited; managers and users are refused', async () => {
+    await only('backup-age');
+    const first = (await admin.auth(server.http.post('/api/v1/alerts/evaluate'), 'POST').expect(200)).body as AlertEvaluation;
+    expect(first.opened).toMatchObject([
+      { rule: 'backup-age', status: 'open', message: 'No verified backup has been taken yet (the threshold is 24 hours).' },
+    ]);
+    expect(first.open).toBe(1);
+    const open = (await manager.auth(server.http.get('/api/v1/alerts?status=open'), 'GET').expect(200)).body as AlertView[];
+    expect(open.map((a) => a.id)).toEqual([first.opened[0].id]);
+    // Still firing: nothing new opens; turned off: it resolves.
+    const again = (await admin.auth(server.http.post('/api/v1/alerts/evaluate'), 'POST').expect(200)).body as AlertEvaluation;
+    expect([again.opened, again.resolved, again.open]).toEqual([[], [], 1]);
+    await patchSettings({ 'alerts.backup-age.enabled': false });
+    const off = (await admin.auth(server.http.post('/api/v1/alerts/evaluate'), 'POST').expect(200)).body as AlertEvaluation;
+    expect(off.resolved).toMatchObject([{ id: first.opened[0].id, resolution: 'The backup-age rule was disabled.' }]);
+    const audit = (await admin.auth(server.http.get('/api/v1/audit?action=alerts.evaluate'), 'GET').expect(200)).body as {
+      details: { opened: number[] };
+    }[];
+    expect(audit.some((e) => e.details.opened.includes(first.opened[0].id))).toBe(true);
+    await manager.auth(server.http.post('/api/v1/alerts/evaluate'), 'POST').expect(403);
+    await user.auth(server.http.post('/api/v1/alerts/evaluate'), 'POST').expect(403);
+  });
+});
+
 describe('settings', () => {
   it('answers every setting with the guide’s defaults, never the SMTP password', async () => {
     await patchSettings({ 'alerts.smtp.password': 's3cret' });

@@ -478,6 +478,9 @@ describe('maintenance', () => {
     await admin.auth(server.http.patch('/api/v1/settings'), 'PATCH').send({ 'retention.daily.days': 0 }).expect(400);
     await admin.auth(server.http.patch('/api/v1/settings'), 'PATCH').send({ 'users.admin': 1 }).expect(400);
     await manager.auth(server.http.patch('/api/v1/settings'), 'PATCH').send({ 'retention.daily.days': 5 }).expect(403);
+    // Managers read the settings (the dashboard shows them read-only); nothing in them is secret.
+    const read = (await manager.auth(server.http.get('/api/v1/settings'), 'GET').expect(200)).body as Record<string, unknown>;
+    expect(read).toMatchObject({ 'retention.daily.days': expect.any(Number), 'schedule.backup.daily': expect.any(String) });
     const schedules = (await manager.auth(server.http.get('/api/v1/maintenance/schedules'), 'GET').expect(200)).body as {
       job: string;
       cron: string;
