@@ -8,6 +8,7 @@ import { formatDateTime } from '../lib/format';
 import { useApi, useCurrentUser, type ApiState } from '../lib/hooks';
 import {
   BUSINESS_HOURS_FIELDS,
+  CRON_HINT,
   NOTIFICATION_FIELDS,
   put,
   RETENTION_FIELDS,
@@ -59,6 +60,8 @@ function AlertSettings({ admin }: { admin: boolean }) {
             title="Alert thresholds"
             lead={<p className="muted small">An alert opens when its figure crosses the threshold and resolves when it no longer does.</p>}
             fields={THRESHOLD_FIELDS}
+            wide
+            pairs
             values={values!}
             readOnly={!admin}
             save={save}
@@ -160,10 +163,11 @@ export default function Settings() {
                 schedules.error ? (
                   <ErrorNotice error={schedules.error} onRetry={schedules.reload} lead="The next runs could not be loaded." />
                 ) : (
-                  <p className="muted small">When each backup and maintenance job runs by itself.</p>
+                  <p className="muted small">When each backup and maintenance job runs by itself. {CRON_HINT}</p>
                 )
               }
               fields={SCHEDULE_FIELDS}
+              wide
               values={values!}
               readOnly={!admin}
               notes={nextRuns}

@@ -106,6 +106,8 @@ export default function SettingsForm({
   readOnly,
   notes,
   placeholders,
+  wide,
+  pairs,
   save,
 }: {
   id: string;
@@ -117,6 +119,10 @@ export default function SettingsForm({
   /** Extra text under a field (e.g. a schedule's next run). */
   notes?: Record<string, string>;
   placeholders?: Record<string, string>;
+  /** Across the whole page width (more fields per row). */
+  wide?: boolean;
+  /** Fields come in pairs (a switch and its threshold) that stay side by side. */
+  pairs?: boolean;
   save: (patch: Record<string, SettingValue>) => Promise<void>;
 }) {
   const [draft, setDraft] = useState<Draft>(() => toDraft(fields, values));
@@ -154,13 +160,13 @@ export default function SettingsForm({
     fields.map((f) => f.key),
   );
   return (
-    <section className="card ops-form" aria-labelledby={`${id}-heading`} data-testid={`settings-${id}`}>
+    <section className={`card ops-form${wide ? ' ops-wide' : ''}`} aria-labelledby={`${id}-heading`} data-testid={`settings-${id}`}>
       <h2 id={`${id}-heading`}>{title}</h2>
       {lead}
       <form onSubmit={onSubmit} noValidate aria-labelledby={`${id}-heading`}>
         <fieldset disabled={readOnly || saving} className="ops-fieldset">
           <legend className="visually-hidden">{title}</legend>
-          <div className="ops-fields">
+          <div className={`ops-fields${pairs ? ' ops-fields-pairs' : ''}`}>
             {fields.map((f) => (
               <Field
                 key={f.key}

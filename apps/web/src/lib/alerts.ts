@@ -45,7 +45,8 @@ export const ALERT_RULE_SETTINGS: { rule: AlertRule; threshold?: { key: string; 
   { rule: 'conflict-rate', threshold: { key: 'alerts.conflict-rate.pct', label: 'Syncs with conflicts over', unit: '%', step: 'any' } },
   { rule: 'failure-rate', threshold: { key: 'alerts.failure-rate.pct', label: 'Failed syncs over', unit: '%', step: 'any' } },
   { rule: 'backup-age', threshold: { key: 'alerts.backup-age.hours', label: 'No verified backup for over', unit: 'hours' } },
-  { rule: 'integrity', threshold: undefined },
   { rule: 'stale-user', threshold: { key: 'alerts.stale-user.days', label: 'A user not syncing for over', unit: 'days' } },
   { rule: 'clock-skew', threshold: { key: 'alerts.clock-skew.toleranceMinutes', label: 'Clock off by over', unit: 'minutes' } },
+  // Last: it has no threshold, so the switch/threshold pairs before it stay aligned.
+  { rule: 'integrity', threshold: undefined },
 ];

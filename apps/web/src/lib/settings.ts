@@ -18,7 +18,8 @@ export type SettingValues = Record<string, SettingValue>;
 /** What the inputs hold: text for every input, booleans for checkboxes. */
 export type Draft = Record<string, string | boolean>;
 
-const CRON_HINT = 'Five-field cron in the server’s local time (minute hour day month weekday), or "off".';
+/** Said once above the schedules. */
+export const CRON_HINT = 'Each is a five-field cron in the server’s local time (minute hour day-of-month month weekday), or "off".';
 
 /** `schedule.*` of `GET/PATCH /api/v1/settings`. */
 export const SCHEDULE_FIELDS: FieldDef[] = [
@@ -34,7 +35,7 @@ export const SCHEDULE_FIELDS: FieldDef[] = [
   ['schedule.archive-quotes', 'Archive old quotes'],
   ['schedule.sample-growth', 'Growth sample'],
   ['schedule.evaluate-alerts', 'Alert evaluation'],
-].map(([key, label]) => ({ key, label, kind: 'cron' as const, hint: CRON_HINT }));
+].map(([key, label]) => ({ key, label, kind: 'cron' as const }));
 
 /** Retention and maintenance limits of `GET/PATCH /api/v1/settings`. */
 export const RETENTION_FIELDS: FieldDef[] = [
