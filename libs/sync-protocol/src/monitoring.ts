@@ -151,3 +151,54 @@ export interface GrowthReport {
   assessment: 'normal' | 'above normal' | 'investigate' | 'not enough history';
   guide: { normalMbPerYear: [number, number]; investigateAboveMbPerYear: number };
 }
+
+/** The longest range `GET /monitoring/sync-timeline` answers (its hours are drawn one bar each). */
+export const SYNC_TIMELINE_MAX_DAYS = 31;
+
+export const SyncTimelineQuery = z.strictObject({ ...Range });
+export type SyncTimelineQuery = z.infer<typeof SyncTimelineQuery>;
+
+/** One UTC hour of `sync_log` (rows with a timestamp in that hour and in the range). */
+export interface SyncTimelineHour {
+  /** Start of the hour, UTC, `YYYY-MM-DD HH:00:00`. */
+  hour: string;
+  syncs: number;
+  /** Syncs per status (`success`, `error`); only statuses that occurred. */
+  byStatus: Record<string, number>;
+  /** Syncs that recorded at least one conflict. */
+  withConflicts: number;
+  conflicts: number;
+  recordsPulled: number;
+  recordsPushed: number;
+  /** Nearest-rank percentiles of duration_ms (the ceil(p·n)-th shortest); null in an hour without syncs. */
+  p50DurationMs: number | null;
+  p95DurationMs: number | null;
+}
+
+/** Per UTC hour over (from, to], every hour listed (empty ones with zeros), oldest first. */
+export interface SyncTimeline {
+  from: string;
+  to: string;
+  /** Every status in the range, sorted. */
+  statuses: string[];
+  hours: SyncTimelineHour[];
+}
+
+export const USER_DAYS_MAX = 366;
+export const UserDaysQuery = z.strictObject({
+  days: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(USER_DAYS_MAX, `must be at most ${USER_DAYS_MAX}`)
+    .default(30),
+});
+export type UserDaysQuery = z.infer<typeof UserDaysQuery>;
+
+/** Changes per person per day: the guide's "most active users" counted by the day of updated_at (components, quotes, projects). */
+export interface UserDayRow {
+  /** `YYYY-MM-DD` (UTC) of the rows' updated_at. */
+  day: string;
+  updatedBy: string | null;
+  changes: number;
+}

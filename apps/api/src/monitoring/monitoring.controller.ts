@@ -6,12 +6,16 @@ import {
   GrowthQuery,
   SyncActivityQuery,
   SyncStatsQuery,
+  SyncTimelineQuery,
+  UserDaysQuery,
   type ActiveUserRow,
   type ConflictSummaryRow,
   type GrowthReport,
   type MonitoringHealth,
   type SyncActivityPage,
   type SyncStats,
+  type SyncTimeline,
+  type UserDayRow,
   type WorkstationRow,
 } from '@cacpq/sync-protocol';
 import { Roles } from '../auth/decorators';
@@ -52,6 +56,21 @@ export class MonitoringController {
   })
   syncStats(@Query(new ZodPipe(SyncStatsQuery, 'query')) q: SyncStatsQuery): SyncStats {
     return this.monitoring.syncStats(q);
+  }
+
+  @Get('sync-timeline')
+  @ApiOperation({
+    summary:
+      'Per UTC hour of a range (default the last 24 h, at most 31 days): syncs by status, p50/p95 duration, records pulled and pushed, conflicts.',
+  })
+  syncTimeline(@Query(new ZodPipe(SyncTimelineQuery, 'query')) q: SyncTimelineQuery): SyncTimeline {
+    return this.monitoring.syncTimeline(q);
+  }
+
+  @Get('user-days')
+  @ApiOperation({ summary: 'Changes to components, quotes and projects per person per day (default 30 days, at most 366).' })
+  userDays(@Query(new ZodPipe(UserDaysQuery, 'query')) q: UserDaysQuery): UserDayRow[] {
+    return this.monitoring.userDays(q);
   }
 
   @Get('health')

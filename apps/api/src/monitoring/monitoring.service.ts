@@ -1,5 +1,5 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { MONITORING_SQL, MasterStore, freeBytes, parseSqlTime, refreshActivityRollup, sqlTime } from '@cacpq/db';
+import { ACTIVITY_TABLES, MONITORING_SQL, MasterStore, daysAgo, freeBytes, parseSqlTime, refreshActivityRollup, sqlTime } from '@cacpq/db';
 import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type {
@@ -12,13 +12,30 @@ import type {
   SyncActivityQuery,
   SyncStats,
   SyncStatsQuery,
+  SyncTimeline,
+  SyncTimelineHour,
+  SyncTimelineQuery,
+  UserDayRow,
+  UserDaysQuery,
   WorkstationRow,
 } from '@cacpq/sync-protocol';
+import { SYNC_TIMELINE_MAX_DAYS } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
 import { MaintenanceMode } from '../operations/maintenance-mode';
 import { SyncEvents } from '../sync/sync-events';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** The sync_log rows of (from, to], oldest first, through the timestamp index: percentiles need every duration. */
+const TIMELINE_SQL = `SELECT strftime('%Y-%m-%d %H:00:00', timestamp) AS hour, status, conflicts, records_pulled, records_pushed, duration_ms
+  FROM sync_log INDEXED BY idx_sync_log_timestamp WHERE timestamp > ? AND timestamp <= ? ORDER BY timestamp`;
+
+/** Nearest-rank percentile of ascending `sorted`: the ceil(p/100·n)-th value. */
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.max(1, Math.ceil((p * sorted.length) / 100)) - 1];
+}
 
 /**
  * The guide's monitoring queries, answered with the statements of `MONITORING_SQL` (libs/db): the
@@ -235,6 +252,93 @@ export class MonitoringService implements OnApplicationBootstrap {
       recordsPushed: r.pushed ?? 0,
       conflicts: r.conflicts ?? 0,
     };
+  }
+
+  /**
+   * Per UTC hour of (from, to] (default the last 24 hours, at most SYNC_TIMELINE_MAX_DAYS): syncs
+   * by status, conflicts, records pulled and pushed, p50/p95 duration. From the raw rows of the
+   * range (one pass of the timestamp index), since percentiles cannot come from the hourly sums.
+   */
+  syncTimeline(q: SyncTimelineQuery): SyncTimeline {
+    const { from, to } = this.range(q, DAY_MS);
+    const fromMs = parseSqlTime(from).getTime();
+    const toMs = parseSqlTime(to).getTime();
+    if (toMs - fromMs > SYNC_TIMELINE_MAX_DAYS * DAY_MS) {
+      const days = Math.ceil(((toMs - fromMs) / DAY_MS) * 10) / 10;
+      throw new ApiException(
+        'VALIDATION_FAILED',
+        `The range spans ${days} days; the sync timeline covers at most ${SYNC_TIMELINE_MAX_DAYS} days: move from and to closer together.`,
+      );
+    }
+    const hours = new Map<string, SyncTimelineHour & { durations: number[] }>();
+    for (let h = Math.floor(fromMs / HOUR_MS) * HOUR_MS; h <= toMs; h += HOUR_MS) {
+      const hour = sqlTime(new Date(h)).slice(0, 19);
+      hours.set(hour, {
+        hour,
+        syncs: 0,
+        byStatus: {},
+        withConflicts: 0,
+        conflicts: 0,
+        recordsPulled: 0,
+        recordsPushed: 0,
+        p50DurationMs: null,
+        p95DurationMs: null,
+        durations: [],
+      });
+    }
+    const statuses = new Set<string>();
+    const rows = this.stmt(TIMELINE_SQL).iterate(from, to) as IterableIterator<{
+      hour: string | null;
+      status: string;
+      conflicts: number;
+      records_pulled: number;
+      records_pushed: number;
+      duration_ms: number;
+    }>;
+    for (const r of rows) {
+      const bucket = r.hour === null ? undefined : hours.get(r.hour);
+      if (!bucket) continue;
+      statuses.add(r.status);
+      bucket.syncs += 1;
+      bucket.byStatus[r.status] = (bucket.byStatus[r.status] ?? 0) + 1;
+      if (r.conflicts > 0) bucket.withConflicts += 1;
+      bucket.conflicts += r.conflicts;
+      bucket.recordsPulled += r.records_pulled;
+      bucket.recordsPushed += r.records_pushed;
+      bucket.durations.push(r.duration_ms);
+    }
+    return {
+      from,
+      to,
+      statuses: [...statuses].sort(),
+      hours: [...hours.values()].map(({ durations, ...hour }) => {
+        durations.sort((a, b) => a - b);
+        return { ...hour, p50DurationMs: percentile(durations, 50), p95DurationMs: percentile(durations, 95) };
+      }),
+    };
+  }
+
+  /**
+   * Changes per person per day over the last N days (the guide's "most active users" by day):
+   * whole days from `activity_daily` (brought up to date first), the partial first day from the
+   * tables' updated_at indexes. Oldest day first, then by person.
+   */
+  userDays(q: UserDaysQuery, now = Date.now()): UserDayRow[] {
+    refreshActivityRollup(this.db);
+    const since = daysAgo(q.days, now);
+    const edge = sqlTime(new Date(Math.floor(parseSqlTime(since).getTime() / DAY_MS) * DAY_MS + DAY_MS)).slice(0, 10);
+    const sql = `SELECT day, CASE WHEN who = '' THEN NULL ELSE substr(who, 2) END AS updated_by, SUM(n) AS changes
+      FROM (
+        SELECT day, who, changes AS n FROM activity_daily WHERE day >= @edge AND changes > 0
+        ${ACTIVITY_TABLES.map(
+          (t) =>
+            `UNION ALL SELECT DATE(updated_at), ifnull('+' || updated_by, ''), 1 FROM "${t}" WHERE updated_at > @since AND updated_at < @edge`,
+        ).join('\n        ')}
+      )
+      GROUP BY day, who
+      ORDER BY day, who`;
+    const rows = this.stmt(sql).all({ since, edge }) as { day: string; updated_by: string | null; changes: number }[];
+    return rows.map((r) => ({ day: r.day, updatedBy: r.updated_by, changes: r.changes }));
   }
 
   /** Last sync, its status and the number of syncs per user and workstation, most recent first. */

@@ -7,6 +7,8 @@ import type {
   MonitoringHealth,
   SyncActivityPage,
   SyncStats,
+  SyncTimeline,
+  UserDayRow,
   WorkstationRow,
 } from '@cacpq/sync-protocol';
 import { JobsService } from '../operations/jobs.service';
@@ -314,5 +316,170 @@ describe('monitoring refuses bad queries with a sentence, and users', () => {
   it('is for managers and admins', async () => {
     await user.auth(server.http.get('/api/v1/monitoring/sync-stats'), 'GET').expect(403);
     await server.http.get('/api/v1/monitoring/sync-stats').expect(401);
+  });
+});
+
+describe('sync timeline and changes per person per day (dashboard charts)', () => {
+  const HOUR_OF = `strftime('%Y-%m-%d %H:00:00', timestamp)`;
+
+  it('sync timeline: per UTC hour, counts by status, conflicts, records and p50/p95 duration equal plain SQL', async () => {
+    // A busy stretch, so that the percentiles of an hour are more than its one or two rows.
+    const db = server.store.serverDb;
+    const insert = db.prepare(
+      `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
+       VALUES (?, ?, ?, ?, ?, ?, 'alice', 'alice-pc', ?)`,
+    );
+    db.transaction(() => {
+      for (let i = 0; i < 45; i++) {
+        const failed = i % 7 === 3;
+        insert.run(
+          ago(10 * DAY + i * 61_000),
+          failed ? 'error' : 'success',
+          i % 13,
+          i % 5,
+          i % 6 === 0 ? 2 : 0,
+          (i * 37) % 500,
+          failed ? 'x' : null,
+        );
+      }
+    })();
+    const from = new Date(Date.now() - 11 * DAY - 17 * 60_000);
+    const to = new Date(Date.now() - 9 * DAY + 23 * 60_000);
+    const timeline = await get<SyncTimeline>(`/api/v1/monitoring/sync-timeline?from=${from.toISOString()}&to=${to.toISOString()}`);
+    expect(timeline.from).toBe(sqlTime(from));
+    expect(timeline.to).toBe(sqlTime(to));
+
+    const range = [sqlTime(from), sqlTime(to)];
+    const sums = db
+      .prepare(
+        `SELECT ${HOUR_OF} AS hour, COUNT(*) AS syncs, SUM(status = 'success') AS success, SUM(status = 'error') AS error,
+                SUM(conflicts > 0) AS withConflicts, SUM(conflicts) AS conflicts,
+                SUM(records_pulled) AS recordsPulled, SUM(records_pushed) AS recordsPushed
+           FROM sync_log WHERE timestamp > ? AND timestamp <= ? GROUP BY hour ORDER BY hour`,
+      )
+      .all(...range) as Record<string, number | string>[];
+    const percentiles = db
+      .prepare(
+        `SELECT hour, MIN(CASE WHEN rn = (n * 50 + 99) / 100 THEN duration_ms END) AS p50,
+                MIN(CASE WHEN rn = (n * 95 + 99) / 100 THEN duration_ms END) AS p95
+           FROM (SELECT ${HOUR_OF} AS hour, duration_ms,
+                        ROW_NUMBER() OVER (PARTITION BY ${HOUR_OF} ORDER BY duration_ms) AS rn,
+                        COUNT(*) OVER (PARTITION BY ${HOUR_OF}) AS n
+                   FROM sync_log WHERE timestamp > ? AND timestamp <= ?)
+          GROUP BY hour ORDER BY hour`,
+      )
+      .all(...range) as { hour: string; p50: number; p95: number }[];
+    expect(sums.some((r) => (r.syncs as number) >= 40)).toBe(true);
+
+    // Every hour from the one holding `from` to the one holding `to`, the empty ones with zeros.
+    expect(timeline.hours).toHaveLength(Math.floor(to.getTime() / HOUR) - Math.floor(from.getTime() / HOUR) + 1);
+    expect(timeline.hours[0].hour).toBe(`${sqlTime(from).slice(0, 13)}:00:00`);
+    const busy = timeline.hours.filter((h) => h.syncs > 0);
+    expect(
+      busy.map((h) => ({
+        hour: h.hour,
+        syncs: h.syncs,
+        success: h.byStatus.success ?? 0,
+        error: h.byStatus.error ?? 0,
+        withConflicts: h.withConflicts,
+        conflicts: h.conflicts,
+        recordsPulled: h.recordsPulled,
+        recordsPushed: h.recordsPushed,
+      })),
+    ).toEqual(sums);
+    expect(busy.map((h) => ({ hour: h.hour, p50: h.p50DurationMs, p95: h.p95DurationMs }))).toEqual(percentiles);
+    const dense = busy.find((h) => h.syncs >= 40)!;
+    expect(dense.p95DurationMs!).toBeGreaterThan(dense.p50DurationMs!);
+    for (const h of timeline.hours.filter((x) => x.syncs === 0)) {
+      expect(h).toMatchObject({ byStatus: {}, conflicts: 0, recordsPulled: 0, p50DurationMs: null, p95DurationMs: null });
+    }
+    expect(timeline.statuses).toEqual(['error', 'success']);
+  });
+
+  it('sync timeline: the default 24 hours add up to the sync statistics of the same range', async () => {
+    const timeline = await get<SyncTimeline>('/api/v1/monitoring/sync-timeline');
+    const stats = await get<SyncStats>(
+      `/api/v1/monitoring/sync-stats?from=${new Date(`${timeline.from.replace(' ', 'T')}Z`).toISOString()}&to=${new Date(`${timeline.to.replace(' ', 'T')}Z`).toISOString()}`,
+    );
+    const total = (k: 'syncs' | 'conflicts' | 'recordsPulled' | 'recordsPushed') => timeline.hours.reduce((a, h) => a + h[k], 0);
+    expect(stats.syncs).toBeGreaterThan(20);
+    expect({
+      syncs: total('syncs'),
+      conflicts: total('conflicts'),
+      pulled: total('recordsPulled'),
+      pushed: total('recordsPushed'),
+    }).toEqual({
+      syncs: stats.syncs,
+      conflicts: stats.conflicts,
+      pulled: stats.recordsPulled,
+      pushed: stats.recordsPushed,
+    });
+    expect(timeline.hours.reduce((a, h) => a + (h.byStatus.error ?? 0), 0)).toBe(stats.failed);
+    expect(timeline.hours.length).toBeGreaterThanOrEqual(24);
+    expect(timeline.hours.length).toBeLessThanOrEqual(25);
+  });
+
+  const perDay = (days: number) =>
+    server.store.serverDb
+      .prepare(
+        `SELECT DATE(updated_at) AS day, updated_by AS updatedBy, COUNT(*) AS changes FROM (
+           SELECT updated_by, updated_at FROM components WHERE updated_at > datetime('now', @span)
+           UNION ALL SELECT updated_by, updated_at FROM quotes WHERE updated_at > datetime('now', @span)
+           UNION ALL SELECT updated_by, updated_at FROM projects WHERE updated_at > datetime('now', @span))
+         GROUP BY day, updated_by ORDER BY day, updated_by`,
+      )
+      .all({ span: `-${days} days` }) as UserDayRow[];
+
+  it('user days: changes per person per day equal plain SQL over components, quotes and projects', async () => {
+    const rows = await get<UserDayRow[]>('/api/v1/monitoring/user-days');
+    const expected = perDay(30);
+    expect(expected.length).toBeGreaterThan(20);
+    expect(rows).toEqual(expected);
+    const week = await get<UserDayRow[]>('/api/v1/monitoring/user-days?days=7');
+    expect(week).toEqual(perDay(7));
+    expect(week.length).toBeLessThan(rows.length);
+    // The per-person totals are the guide's "most active users".
+    const users = await get<ActiveUserRow[]>('/api/v1/monitoring/active-users');
+    for (const u of users) {
+      expect(rows.filter((r) => r.updatedBy === u.updatedBy).reduce((a, r) => a + r.changes, 0)).toBe(u.totalChanges);
+      expect(rows.filter((r) => r.updatedBy === u.updatedBy).length).toBe(u.activeDays);
+    }
+  });
+
+  it('user days: follows a change of a row (moves to its new day and person) and a row without updated_by', async () => {
+    const db = server.store.serverDb;
+    const seq = (db.prepare('SELECT MAX(server_seq) FROM components').pluck().get() as number) + 100;
+    db.prepare('UPDATE components SET updated_at = ?, updated_by = ?, server_seq = ? WHERE id = ?').run(
+      ago(HOUR),
+      'erin',
+      seq,
+      'components-5',
+    );
+    db.prepare('UPDATE quotes SET updated_at = ?, updated_by = NULL, server_seq = ? WHERE id = ?').run(ago(2 * DAY), seq + 1, 'quotes-7');
+    const rows = await get<UserDayRow[]>('/api/v1/monitoring/user-days?days=30');
+    expect(rows).toEqual(perDay(30));
+    expect(rows.find((r) => r.updatedBy === 'erin')).toMatchObject({ day: sqlTime(new Date(Date.now() - HOUR)).slice(0, 10), changes: 1 });
+    expect(rows.some((r) => r.updatedBy === null)).toBe(true);
+  });
+
+  it.each([
+    ['/api/v1/monitoring/sync-timeline?from=2026-11-24T10:00:00Z&to=2026-11-23T10:00:00Z', /inverted/],
+    ['/api/v1/monitoring/sync-timeline?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z', /spans 59 days.*at most 31 days/],
+    ['/api/v1/monitoring/sync-timeline?from=2000-01-01T00:00:00Z', /at most 31 days/],
+    ['/api/v1/monitoring/sync-timeline?from=last-week', /from/],
+    ['/api/v1/monitoring/sync-timeline?hours=3', /hours/],
+    ['/api/v1/monitoring/user-days?days=0', /days/],
+    ['/api/v1/monitoring/user-days?days=367', /days.*366/],
+  ])('refuses %s with a sentence', async (url, why) => {
+    const res = await manager.auth(server.http.get(url), 'GET').expect(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.body.message).toMatch(why);
+    expect(res.body.message).toMatch(/\.$/);
+  });
+
+  it('is for managers and admins', async () => {
+    await user.auth(server.http.get('/api/v1/monitoring/sync-timeline'), 'GET').expect(403);
+    await user.auth(server.http.get('/api/v1/monitoring/user-days'), 'GET').expect(403);
+    await server.http.get('/api/v1/monitoring/sync-timeline').expect(401);
   });
 });

@@ -80,6 +80,8 @@ const ROUTES: (() => Route)[] = [
   () => ({ method: 'GET', path: '/api/v1/monitoring/workstations', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/monitoring/health', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/monitoring/growth', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/sync-timeline', expect: MANAGERS(200) }),
+  () => ({ method: 'GET', path: '/api/v1/monitoring/user-days', expect: MANAGERS(200) }),
   () => ({ method: 'GET', path: '/api/v1/alerts', expect: MANAGERS(200) }),
   () => ({ method: 'POST', path: '/api/v1/alerts/999999/acknowledge', expect: ADMIN_ONLY(404) }),
   () => ({ method: 'POST', path: '/api/v1/alerts/evaluate', expect: ADMIN_ONLY(200) }),

@@ -1,6 +1,6 @@
 'use client';
 
-import type { MaintenanceState, OpsServerEvents } from '@cacpq/sync-protocol';
+import type { MaintenanceState, OpsServerEvents, OpsSnapshot, WorkstationPresence } from '@cacpq/sync-protocol';
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import { api } from './api';
@@ -31,19 +31,33 @@ interface OpsContextValue {
   epoch: number;
   /** Undefined until first known. */
   maintenance: MaintenanceState | undefined;
+  /** The `snapshot` the server sent on the latest (re)connect; undefined until the first. Deltas follow as events. */
+  snapshot: OpsSnapshot | undefined;
+  /** Sockets connected to `/sync` now (workstations): the snapshot's, kept by `workstation.connected`/`gone`; undefined until known. */
+  presence: WorkstationPresence[] | undefined;
 }
 
-const OpsContext = createContext<OpsContextValue>({ socket: null, connected: false, epoch: 0, maintenance: undefined });
+const OpsContext = createContext<OpsContextValue>({
+  socket: null,
+  connected: false,
+  epoch: 0,
+  maintenance: undefined,
+  snapshot: undefined,
+  presence: undefined,
+});
 
 /**
  * One `/ops` connection for the signed-in manager or admin (session cookie, same origin): job
- * progress, catalogue changes and maintenance mode, shared by every component of the page.
+ * progress, catalogue changes, maintenance mode, the connect snapshot and the connected
+ * workstations, shared by every component of the page.
  */
 export function OpsProvider({ enabled, children }: { enabled: boolean; children: ReactNode }) {
   const [socket, setSocket] = useState<OpsSocket | null>(null);
   const [connected, setConnected] = useState(false);
   const [epoch, setEpoch] = useState(0);
   const [maintenance, setMaintenance] = useState<MaintenanceState | undefined>(undefined);
+  const [snapshot, setSnapshot] = useState<OpsSnapshot | undefined>(undefined);
+  const [presence, setPresence] = useState<WorkstationPresence[] | undefined>(undefined);
   /** Bumped by every maintenance event, so a slower fetch never overwrites a newer event. */
   const eventCount = useRef(0);
 
@@ -61,6 +75,14 @@ export function OpsProvider({ enabled, children }: { enabled: boolean; children:
       // A refusal by the server's middleware is not retried by socket.io itself.
       if (!s.active) retry = setTimeout(() => s.connect(), RETRY_REFUSED_MS);
     });
+    s.on('snapshot', (snap) => {
+      setSnapshot(snap);
+      setPresence(snap.workstations);
+      eventCount.current += 1;
+      setMaintenance(snap.maintenance);
+    });
+    s.on('workstation.connected', (p) => setPresence((list) => [...(list ?? []).filter((w) => w.socketId !== p.socketId), p]));
+    s.on('workstation.gone', (p) => setPresence((list) => list?.filter((w) => w.socketId !== p.socketId)));
     s.on('maintenance.changed', (state) => {
       eventCount.current += 1;
       setMaintenance(state);
@@ -71,6 +93,8 @@ export function OpsProvider({ enabled, children }: { enabled: boolean; children:
       s.disconnect();
       setSocket(null);
       setConnected(false);
+      setSnapshot(undefined);
+      setPresence(undefined);
     };
   }, [enabled]);
 
@@ -96,7 +120,7 @@ export function OpsProvider({ enabled, children }: { enabled: boolean; children:
     };
   }, [enabled, epoch, connected]);
 
-  return <OpsContext value={{ socket, connected, epoch, maintenance }}>{children}</OpsContext>;
+  return <OpsContext value={{ socket, connected, epoch, maintenance, snapshot, presence }}>{children}</OpsContext>;
 }
 
 export function useOps(): OpsContextValue {
