@@ -68,7 +68,6 @@ function SummaryChart() {
               borderColor: STATUS_COLOURS.conflict,
               backgroundColor: STATUS_COLOURS.conflict,
               yAxisID: 'rate',
-              tension: 0.2,
             },
             {
               label: 'Failed syncs',
@@ -77,7 +76,6 @@ function SummaryChart() {
               backgroundColor: STATUS_COLOURS.error,
               borderDash: [6, 4],
               yAxisID: 'failed',
-              tension: 0.2,
             },
           ],
         }}
@@ -169,11 +167,7 @@ export default function Conflicts() {
           <table className="data conflicts-table" data-testid="conflicts-table">
             <thead>
               <tr>
-                <th scope="col" className="num">
-                  #
-                </th>
-                <th scope="col">Table</th>
-                <th scope="col">Row</th>
+                <th scope="col">Conflict</th>
                 <th scope="col">What happened</th>
                 <th scope="col">Fields</th>
                 <th scope="col">Workstation</th>
@@ -194,10 +188,11 @@ export default function Conflicts() {
                   aria-current={c.id === selected ? 'true' : undefined}
                   className={`${c.id === selected ? 'conflict-selected' : ''}${fresh.has(c.id) ? ' conflict-new' : ''}`}
                 >
-                  <td className="num">{c.id}</td>
-                  <td>{c.table}</td>
-                  <td className="mono" title={c.rowId}>
-                    {rowLabel(c)}
+                  <td title={`Row id ${c.rowId}`}>
+                    <span className="muted small">
+                      {c.id} · {c.table}
+                    </span>{' '}
+                    <span className="mono">{rowLabel(c)}</span>
                   </td>
                   <td>{kindLabel(c)}</td>
                   <td className="mono wrap">{c.columns.join(', ') || '—'}</td>

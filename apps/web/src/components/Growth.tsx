@@ -1,12 +1,26 @@
 'use client';
 
+import { Chart as ChartJS, LogarithmicScale } from 'chart.js';
 import { useState } from 'react';
 import { formatBytes } from '../lib/format';
-import { ASSESSMENT_WORDS, GROWTH_PATH, dailySizes, shortDay, tablesBySize, toMb, yearlyRates, type GrowthReport } from '../lib/growth';
+import {
+  ASSESSMENT_WORDS,
+  GROWTH_PATH,
+  RATE_TICKS,
+  dailySizes,
+  shortDay,
+  tablesBySize,
+  toMb,
+  yearlyRates,
+  type GrowthReport,
+} from '../lib/growth';
 import { useApi } from '../lib/hooks';
 import Chart, { SERIES_COLOURS, STATUS_COLOURS } from './charts/Chart';
 import ErrorNotice from './ErrorNotice';
 import '../styles/conflicts.css';
+
+// The projection spans orders of magnitude (a few MB a year against 50, 100 and 500): log scale.
+ChartJS.register(LogarithmicScale);
 
 const THRESHOLD_COLOURS = { low: '#17693a', high: '#b4570b', investigate: '#a32020' };
 
@@ -88,7 +102,8 @@ function ProjectionChart({ report }: { report: GrowthReport }) {
         datasets: [
           {
             label: 'Growth rate, trailing 7 days (MB a year)',
-            data: mbPerYear,
+            // A logarithmic axis has no zero: a week without growth is a gap.
+            data: mbPerYear.map((v) => (v !== null && v > 0 ? v : null)),
             borderColor: SERIES_COLOURS[0],
             backgroundColor: SERIES_COLOURS[0],
             pointRadius: 0,
@@ -114,7 +129,13 @@ function ProjectionChart({ report }: { report: GrowthReport }) {
       }}
       options={{
         interaction: { mode: 'index', intersect: false },
-        scales: { y: { beginAtZero: true, title: { display: true, text: 'MB a year' } } },
+        scales: {
+          y: {
+            type: 'logarithmic',
+            title: { display: true, text: 'MB a year (logarithmic)' },
+            ticks: { callback: (value) => (RATE_TICKS.has(Number(value)) ? Number(value).toLocaleString() : '') },
+          },
+        },
       }}
     />
   );
@@ -234,21 +255,17 @@ export default function Growth() {
             <span className="tile-value">{formatBytes(total)}</span>
           </li>
           <li className="tile" data-testid="tile-projection">
-            <span className="tile-label">Projected growth</span>
-            <span className="tile-value">{report.projectedMbPerYear === null ? '—' : `${report.projectedMbPerYear} MB a year`}</span>
+            <span className="tile-label">Projected growth a year</span>
+            <span className="tile-value">{report.projectedMbPerYear === null ? '—' : `${report.projectedMbPerYear} MB`}</span>
           </li>
           <li className="tile" data-testid="tile-assessment">
-            <span className="tile-label">Against the guide</span>
+            <span className="tile-label">
+              Against the guide ({low}–{high} MB normal)
+            </span>
             <span className="tile-value">
               <span className={`status-pill ${judged}`}>{ASSESSMENT_WORDS[report.assessment]}</span>
             </span>
           </li>
-          {report.files.map((f) => (
-            <li className="tile" key={f.file} data-testid={`tile-dod-${f.file}`}>
-              <span className="tile-label">{f.file}, day over day</span>
-              <span className="tile-value">{f.dayOverDayPct === null ? '—' : `${f.dayOverDayPct > 0 ? '+' : ''}${f.dayOverDayPct} %`}</span>
-            </li>
-          ))}
         </ul>
 
         <section className="card" aria-labelledby="sizes-heading">

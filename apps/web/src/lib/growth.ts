@@ -72,11 +72,14 @@ export function yearlyRates(report: GrowthReport): { days: string[]; mbPerYear: 
 }
 
 export const ASSESSMENT_WORDS: Record<GrowthReport['assessment'], string> = {
-  normal: 'normal for a small team',
-  'above normal': 'above the normal range',
-  investigate: 'investigate: over the guide’s limit',
-  'not enough history': 'not enough history yet (under a day)',
+  normal: 'normal',
+  'above normal': 'above normal',
+  investigate: 'investigate',
+  'not enough history': 'too little history',
 };
+
+/** Ticks of the logarithmic MB-a-year axis: powers of ten and the guide's thresholds. */
+export const RATE_TICKS: ReadonlySet<number> = new Set([0.01, 0.1, 1, 10, 50, 100, 500, 1000, 10000]);
 
 /** Tables of a file, biggest first. */
 export function tablesBySize(file: GrowthFile): GrowthFile['tables'] {
