@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { SYNCED_TABLES, tableColumns } from './registry';
 import { uuidv7 } from './ids';
-import { sqlTime } from './time';
+import { parseSqlTime, sqlTime } from './time';
 
 export interface DemoOptions {
   /** Seed of the pseudo-random generator: the same seed gives the same data. */
@@ -320,4 +320,91 @@ export function seedDemoData(server: Database.Database, numbers: Database.Databa
   );
   const numbersIssued = Object.values(counters).reduce((a, b) => a + b, 0);
   return { rows, syncLogRows, numbersIssued, users };
+}
+
+export interface DemoGrowthOptions {
+  /** Days of history before the latest sample (one sample a day). */
+  days?: number;
+  now?: Date;
+  seed?: number;
+}
+
+interface SizeSampleRow {
+  id: number;
+  taken_at: string;
+  file: string;
+  bytes: number;
+  wal_bytes: number;
+  page_size: number;
+  page_count: number;
+  freelist_count: number;
+  tables: string;
+}
+
+/** Share of today's size each file had at the start of the demo history (the master grows most). */
+const GROWTH_START: Record<string, number> = { 'server.db': 0.55, 'generated_numbers.db': 0.6, 'hub.db': 0.85 };
+
+/**
+ * Growth history for the demo: one size sample a day per database file for `days` days before the
+ * latest sample of each (take one just before: it is the end point). Sizes rise from a share of
+ * today's to today's, mostly on weekdays (when people work), WAL and big tables with them. Only on
+ * a fresh data directory: when hub.db holds a sample older than a day, real history exists and
+ * nothing is written (returns 0); otherwise the few samples of the still-empty master taken since
+ * the server started are replaced by the history. Returns the number of samples written.
+ */
+export function seedDemoGrowth(hub: Database.Database, opts: DemoGrowthOptions = {}): number {
+  const now = opts.now ?? new Date();
+  const days = opts.days ?? 90;
+  const rnd = prng(opts.seed ?? 20251124);
+  const samples = hub.prepare('SELECT * FROM size_samples ORDER BY taken_at, id').all() as SizeSampleRow[];
+  if (samples.length === 0) return 0;
+  if (samples.some((s) => now.getTime() - parseSqlTime(s.taken_at).getTime() > 86_400_000)) return 0;
+  const latest = new Map<string, SizeSampleRow>();
+  for (const s of samples) latest.set(s.file, s);
+
+  // One weight per day: the size grows by a weekday's work, barely at weekends.
+  const weights = Array.from({ length: days }, (_, i) => {
+    const day = new Date(now.getTime() - (days - 1 - i) * 86_400_000).getUTCDay();
+    return day === 0 || day === 6 ? 0.05 * rnd() : 0.6 + 0.8 * rnd();
+  });
+  const total = weights.reduce((a, b) => a + b, 0);
+  const insert = hub.prepare(
+    `INSERT INTO size_samples (taken_at, file, bytes, wal_bytes, page_size, page_count, freelist_count, tables) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  let written = 0;
+  hub.transaction(() => {
+    const keep = [...latest.values()].map((s) => s.id);
+    hub.prepare(`DELETE FROM size_samples WHERE id NOT IN (${keep.map(() => '?').join(', ')})`).run(...keep);
+    for (const last of latest.values()) {
+      const start = GROWTH_START[last.file] ?? 0.7;
+      const lastAt = parseSqlTime(last.taken_at).getTime();
+      const tables = JSON.parse(last.tables) as { table: string; rows: number; bytes: number }[];
+      let done = 0;
+      for (let d = days; d >= 1; d--) {
+        // d days before the latest sample the file held `start` of its size plus the work done since.
+        const f = start + (1 - start) * (done / total);
+        done += weights[days - d];
+        const pages = Math.max(1, Math.round(last.page_count * f));
+        insert.run(
+          sqlTime(new Date(lastAt - d * 86_400_000)),
+          last.file,
+          Math.round((last.bytes * f) / last.page_size) * last.page_size,
+          Math.round((last.wal_bytes * f) / 1024) * 1024,
+          last.page_size,
+          pages,
+          Math.round(last.freelist_count * f),
+          JSON.stringify(
+            tables.map((t) => ({
+              table: t.table,
+              // Small lookup tables (users, settings, migrations) do not grow with the data.
+              rows: t.rows > 100 ? Math.round(t.rows * f) : t.rows,
+              bytes: t.rows > 100 ? Math.max(last.page_size, Math.round((t.bytes * f) / last.page_size) * last.page_size) : t.bytes,
+            })),
+          ),
+        );
+        written++;
+      }
+    }
+  })();
+  return written;
 }

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { DEMO_USERS, MasterStore, SYNCED_TABLES, seedDemoData } from '@cacpq/db';
+import { DEMO_USERS, MasterStore, SYNCED_TABLES, seedDemoData, seedDemoGrowth } from '@cacpq/db';
 import type { DemoSeedRequest, DemoSeedResponse, Role } from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
 import { generatePassword } from '../auth/passwords';
 import { ApiException } from '../common/api-exception';
-import type { AppRequest } from '../common/request-context';
+import type { AppRequest, Principal } from '../common/request-context';
+import { GrowthService } from '../monitoring/growth.service';
+import { SyncService } from '../sync/sync.service';
 import { UsersService } from '../users/users.service';
+import { seedDemoConflicts } from './demo-conflicts';
 
 const DEMO_ACCOUNTS: { username: string; role: Role }[] = [
   ...DEMO_USERS.map((username) => ({ username, role: 'user' as Role })),
@@ -18,6 +21,8 @@ export class DemoService {
     private readonly store: MasterStore,
     private readonly users: UsersService,
     private readonly audit: AuditService,
+    private readonly sync: SyncService,
+    private readonly growth: GrowthService,
   ) {}
 
   async seed(req: AppRequest, body: DemoSeedRequest): Promise<DemoSeedResponse> {
@@ -45,7 +50,23 @@ export class DemoService {
       await this.users.create(req, { ...account, password });
       created.push({ ...account, password });
     }
-    await this.audit.record(req, { action: 'demo.seed', details: { rows: summary.rows, syncLogRows: summary.syncLogRows } });
+    // A few open conflicts, recorded by the sync engine from two users' edits of the same rows.
+    const principals = new Map<string, Principal>();
+    for (const username of DEMO_USERS) {
+      const user = await this.users.get(username);
+      principals.set(username, { kind: 'token', userId: user.id, username, role: user.role });
+    }
+    const conflicts = seedDemoConflicts(this.sync, db, this.store.generation, principals);
+    // Growth history leading up to a sample of the files as they are now (fresh data directories only).
+    // The seed is written into the files first, as the periodic checkpoint would, so that the last
+    // sample shows the files as they stay.
+    for (const handle of [db, this.store.numbersDb]) handle.pragma('wal_checkpoint(TRUNCATE)');
+    this.growth.sample();
+    const sizeSamples = seedDemoGrowth(this.store.hubDb, { days: 90 });
+    await this.audit.record(req, {
+      action: 'demo.seed',
+      details: { rows: summary.rows, syncLogRows: summary.syncLogRows, conflicts: conflicts.length, sizeSamples },
+    });
     return { rows: summary.rows, syncLogRows: summary.syncLogRows, numbersIssued: summary.numbersIssued, users: created };
   }
 }

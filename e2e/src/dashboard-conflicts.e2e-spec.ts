@@ -1,0 +1,227 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
+import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { Workstation } from './workstations';
+
+const MANAGER = { username: 'mira', password: 'mira-password-12' };
+
+interface ConflictView {
+  id: number;
+  table: string;
+  rowId: string;
+  columns: string[];
+  winner: 'server' | 'client';
+  serverVersion: Record<string, unknown> | null;
+  clientVersion: Record<string, unknown> | null;
+  resolvedAt: string | null;
+  resolution: string | null;
+}
+
+/** Signs in over HTTP as anyone (session cookie + CSRF token), like `adminSession`. */
+async function session(url: string, username: string, password: string) {
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  expect(login.status).toBe(200);
+  const cookie = login.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const { csrfToken } = (await login.json()) as { csrfToken: string };
+  return (method: string, p: string, body?: unknown) =>
+    fetch(`${url}${p}`, {
+      method,
+      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+}
+
+/** Waits until the chart's canvas has a size and some painted (non-transparent) pixels; returns them. */
+async function drawnPixels(page: Page, testId: string): Promise<{ width: number; painted: number }> {
+  const handle = await page.waitForFunction((id) => {
+    const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"] canvas`);
+    if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let painted = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+    return painted > 0 ? { width: canvas.width, painted } : null;
+  }, testId);
+  return (await handle.jsonValue()) as { width: number; painted: number };
+}
+
+describe('conflicts and growth in the dashboard (real Chromium, demo data, live conflicts)', () => {
+  let dir: string;
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  let server: ServerProcess;
+  let browser: BrowserContext;
+  let call: Awaited<ReturnType<typeof adminSession>>;
+
+  beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    dir = tempDir('conflicts-browser');
+    dashboard = await startDashboard();
+    server = await startServer({ dataDir: path.join(dir, 'data'), env: { WEB_URL: dashboard.url } });
+    call = await adminSession(server.url);
+    expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
+    expect((await call('POST', '/api/v1/users', { username: MANAGER.username, role: 'manager', password: MANAGER.password })).status).toBe(
+      201,
+    );
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await dashboard?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(page: Page, username: string, password: string, link: 'Conflicts' | 'Growth'): Promise<void> {
+    await signInAs(browser, page, server.url, username, password);
+    await page.waitForURL(`${server.url}/`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
+    await page.waitForURL(`${server.url}/${link.toLowerCase()}`);
+  }
+
+  const conflict = async (id: number) => (await (await call('GET', `/api/v1/conflicts/${id}`)).json()) as ConflictView;
+
+  /** The master's row as a workstation would pull it, right after the resolution's change. */
+  async function masterRowAfter(c: ConflictView): Promise<Record<string, unknown>> {
+    const { seq } = JSON.parse(c.resolution!) as { seq: number };
+    const { generation } = (await (await call('GET', '/api/v1/sync/info')).json()) as { generation: string };
+    const pull = (await (
+      await call('GET', `/api/v1/sync/pull?generation=${generation}&clientId=e2e-check&cursor=${seq - 1}&limit=1`)
+    ).json()) as {
+      changes: { table: string; id: string; values: Record<string, unknown> }[];
+    };
+    expect(pull.changes[0]).toMatchObject({ table: c.table, id: c.rowId });
+    return pull.changes[0].values;
+  }
+
+  async function token(username: string, device: string): Promise<string> {
+    expect((await call('POST', '/api/v1/users', { username, role: 'user' })).status).toBe(201);
+    return ((await (await call('POST', `/api/v1/users/${username}/tokens`, { device })).json()) as { token: string }).token;
+  }
+
+  it('draws the 7-day summary and the growth charts from the demo data', async () => {
+    const page = await browser.newPage();
+    await open(page, 'admin', ADMIN_PASSWORD, 'Conflicts');
+    const rows = page.locator('[data-testid="conflicts-table"] tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBeGreaterThanOrEqual(4);
+    expect((await page.locator('[data-testid="conflicts-table"] tbody tr[data-table="quotes"]').count()) > 0).toBe(true);
+    const summary = await drawnPixels(page, 'conflict-summary-chart');
+    expect(summary.width).toBeGreaterThan(0);
+    await expect(page.getByTestId('summary-totals').textContent()).resolves.toMatch(/^[\d,]+ syncs, \d+ conflicts? /);
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Growth' }).click();
+    await page.waitForURL(`${server.url}/growth`);
+    for (const id of ['growth-size-chart', 'growth-projection-chart', 'growth-tables-chart']) {
+      const drawn = await drawnPixels(page, id);
+      expect({ id, wide: drawn.width > 0, painted: drawn.painted > 100 }).toEqual({ id, wide: true, painted: true });
+    }
+    await expect(page.getByTestId('tile-assessment').locator('.status-pill').textContent()).resolves.toBe('normal');
+    await expect(page.getByTestId('tile-projection').textContent()).resolves.toMatch(/a year\d+(\.\d+)? MB$/);
+    expect(await page.locator('[data-testid="growth-tables"] tr[data-table="components"]').count()).toBe(1);
+    // Another file's tables on request (keyboard-usable select).
+    await page.getByRole('combobox', { name: 'Database file' }).selectOption('hub.db');
+    await page.locator('[data-testid="growth-tables"] tr[data-table="users"]').waitFor();
+    await page.getByRole('combobox', { name: 'Database file' }).selectOption('server.db');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'growth.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('shows a conflict from two workstations live, and resolves conflicts in the browser (one version, then field by field)', async () => {
+    const page = await browser.newPage();
+    await open(page, 'admin', ADMIN_PASSWORD, 'Conflicts');
+    await page.locator('[data-testid="conflicts-table"] tbody tr').first().waitFor();
+
+    // Two laptops edit the same quote offline; the second to sync meets the first one's edit.
+    const a = await Workstation.initAsync('laptop-a', dir, server.url, await token('wanda', 'laptop-a'));
+    const wsB = await Workstation.initAsync('laptop-b', dir, server.url, await token('walt', 'laptop-b'));
+    const quoteId = a.sql(`SELECT id FROM quotes WHERE status NOT IN ('won', 'lost') ORDER BY id LIMIT 1 OFFSET 20;`);
+    a.sql(`UPDATE quotes SET title = 'Title from laptop A', status = 'won' WHERE id = '${quoteId}';`);
+    wsB.sql(`UPDATE quotes SET title = 'Title from laptop B', status = 'lost' WHERE id = '${quoteId}';`);
+    await a.syncAsync();
+    await wsB.syncAsync();
+
+    // Live: the new row arrives over the /ops socket, without a reload.
+    const liveRow = page.locator(`[data-testid="conflicts-table"] tbody tr[data-table="quotes"][data-row="${quoteId}"]`);
+    await liveRow.waitFor({ timeout: 15_000 });
+    const liveId = Number(await liveRow.getAttribute('data-conflict'));
+    await expect(page.getByTestId('conflicts-announcement').textContent()).resolves.toContain(`New conflict ${liveId}`);
+    const live = await conflict(liveId);
+    expect(live.columns.sort()).toEqual(['status', 'title']);
+
+    // Keep the version the master did not keep.
+    await page.getByRole('button', { name: `Review and resolve conflict ${liveId}` }).click();
+    const detail = page.getByTestId('conflict-detail');
+    await detail.waitFor();
+    expect(await detail.locator('tr[data-field="title"][data-differs="true"]').count()).toBe(1);
+    await detail.getByRole('radio', { name: /version instead$/ }).check();
+    await detail.getByRole('button', { name: 'Resolve conflict' }).click();
+    await liveRow.waitFor({ state: 'detached' });
+    await expect(page.getByTestId('conflicts-announcement').textContent()).resolves.toMatch(
+      new RegExp(`^Conflict ${liveId} .* resolved: took`),
+    );
+    const loser = live.winner === 'server' ? live.clientVersion! : live.serverVersion!;
+    const afterLive = await masterRowAfter(await conflict(liveId));
+    expect({ title: afterLive.title, status: afterLive.status }).toEqual({ title: loser.title, status: loser.status });
+
+    // Field by field on the demo's quote conflict: status from the workstation, total from the master.
+    const demo = ((await (await call('GET', '/api/v1/conflicts?table=quotes')).json()) as ConflictView[]).find(
+      (c) => c.columns.join() === 'status,total',
+    )!;
+    const demoRow = page.locator(`[data-testid="conflicts-table"] tbody tr[data-conflict="${demo.id}"]`);
+    await page.getByRole('button', { name: `Review and resolve conflict ${demo.id}` }).click();
+    await detail.waitFor();
+    // Keyboard: the detail's heading has the focus; the choices are labelled radios.
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe(`conflict-${demo.id}-heading`);
+    await detail.getByRole('radio', { name: 'Choose field by field' }).check();
+    await detail.getByRole('radio', { name: 'status: use the workstation value' }).check();
+    await detail.getByRole('radio', { name: 'total: use the master value' }).focus();
+    await page.keyboard.press('Space');
+    expect(await detail.getByRole('radio', { name: 'total: use the master value' }).isChecked()).toBe(true);
+    // A full-page picture from the top (the sticky header would otherwise sit mid-page).
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'conflicts.png'), fullPage: true });
+    await detail.getByRole('button', { name: 'Resolve conflict' }).click();
+    await demoRow.waitFor({ state: 'detached' });
+    const resolved = await conflict(demo.id);
+    expect(JSON.parse(resolved.resolution!)).toMatchObject({
+      keep: 'merged',
+      values: { status: demo.clientVersion!.status, total: demo.serverVersion!.total },
+    });
+    const afterMerge = await masterRowAfter(resolved);
+    expect({ status: afterMerge.status, total: afterMerge.total }).toEqual({
+      status: demo.clientVersion!.status,
+      total: demo.serverVersion!.total,
+    });
+    await page.close();
+  });
+
+  it('shows a manager the conflicts read-only, and the server refuses a forced resolution (403)', async () => {
+    const page = await browser.newPage();
+    await open(page, MANAGER.username, MANAGER.password, 'Conflicts');
+    await page.getByTestId('read-only-note').waitFor();
+    const first = page.locator('[data-testid="conflicts-table"] tbody tr').first();
+    await first.waitFor();
+    const id = Number(await first.getAttribute('data-conflict'));
+    await page.getByRole('button', { name: `Review conflict ${id}` }).click();
+    await page.getByTestId('conflict-read-only').waitFor();
+    expect(await page.getByRole('button', { name: 'Resolve conflict' }).count()).toBe(0);
+    expect(await page.getByRole('radio').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Review and resolve/ }).count()).toBe(0);
+
+    const manager = await session(server.url, MANAGER.username, MANAGER.password);
+    const forced = await manager('POST', `/api/v1/conflicts/${id}/resolve`, { keep: 'loser' });
+    expect(forced.status).toBe(403);
+    expect(((await forced.json()) as { code: string }).code).toBe('FORBIDDEN');
+    expect((await conflict(id)).resolvedAt).toBeNull();
+    await page.close();
+  });
+});
