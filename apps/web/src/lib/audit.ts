@@ -84,7 +84,10 @@ export function describeDetails(details: unknown): string {
   if (details === null || details === undefined) return '';
   if (typeof details !== 'object') return String(details);
   return Object.entries(details as Record<string, unknown>)
-    .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)
+    .map(
+      ([k, v]) =>
+        `${k}: ${Array.isArray(v) ? v.map(String).join(' or ') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`,
+    )
     .join(', ');
 }
 
