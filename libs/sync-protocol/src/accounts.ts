@@ -89,6 +89,8 @@ export type TokenView = z.infer<typeof TokenView>;
 export const CreatedToken = TokenView.extend({ token: z.string() });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
+export const AUDIT_OUTCOMES = ['ok', 'denied', 'failed'] as const;
+
 export const AuditEntryView = z.object({
   id: z.number().int(),
   timestamp: z.string(),
@@ -96,17 +98,24 @@ export const AuditEntryView = z.object({
   actorRole: z.string().nullable(),
   action: z.string(),
   target: z.string().nullable(),
-  outcome: z.enum(['ok', 'denied', 'failed']),
+  outcome: z.enum(AUDIT_OUTCOMES),
   details: z.unknown().nullable(),
   ip: z.string().nullable(),
   requestId: z.string().nullable(),
 });
 export type AuditEntryView = z.infer<typeof AuditEntryView>;
 
+const AuditInstant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-11-24T08:00:00Z' });
+
 export const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   before: z.coerce.number().int().min(1).optional(),
   actor: z.string().max(64).optional(),
   action: z.string().max(64).optional(),
+  outcome: z.enum(AUDIT_OUTCOMES).optional(),
+  /** Entries at or after this instant. */
+  from: AuditInstant.optional(),
+  /** Entries before this instant. */
+  to: AuditInstant.optional(),
 });
 export type AuditQuery = z.infer<typeof AuditQuery>;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditEntryEntity, MasterStore, sqlTime } from '@cacpq/db';
 import type { AuditEntryView, AuditQuery } from '@cacpq/sync-protocol';
-import { LessThan, type Repository } from 'typeorm';
+import { And, LessThan, MoreThanOrEqual, type FindOperator, type Repository } from 'typeorm';
 import type { AppRequest } from '../common/request-context';
 
 export interface AuditRecord {
@@ -38,11 +38,17 @@ export class AuditService {
   }
 
   async list(q: AuditQuery): Promise<AuditEntryView[]> {
+    // Timestamps are stored as sqlTime() text (UTC), which sorts and compares like the instants.
+    const time: FindOperator<string>[] = [];
+    if (q.from) time.push(MoreThanOrEqual(sqlTime(new Date(q.from))));
+    if (q.to) time.push(LessThan(sqlTime(new Date(q.to))));
     const rows = await this.repo.find({
       where: {
         ...(q.before ? { id: LessThan(q.before) } : {}),
         ...(q.actor ? { actor: q.actor } : {}),
         ...(q.action ? { action: q.action } : {}),
+        ...(q.outcome ? { outcome: q.outcome } : {}),
+        ...(time.length > 0 ? { timestamp: time.length === 1 ? time[0] : And(...time) } : {}),
       },
       order: { id: 'DESC' },
       take: q.limit,

@@ -203,10 +203,53 @@ describe('accounts and access', () => {
 
   it('denies a manager an admin action, audited as denied', async () => {
     const made = await makeUser(server, admin, 'nosy', 'manager');
-    const res = await made.token.auth(server.http.get('/api/v1/users'), 'GET');
+    const res = await made.token.auth(server.http.post('/api/v1/users'), 'POST').send({ username: 'sneaky', role: 'admin' });
     expect([res.status, res.body.message]).toEqual([403, 'This needs the admin role; nosy is a manager.']);
     const audit = await admin.auth(server.http.get('/api/v1/audit?actor=nosy&action=access.denied'), 'GET').expect(200);
-    expect(audit.body[0]).toMatchObject({ outcome: 'denied', target: 'GET /api/v1/users' });
+    expect(audit.body[0]).toMatchObject({ outcome: 'denied', target: 'POST /api/v1/users' });
+  });
+
+  it('lets a manager read accounts, tokens and the audit log, but change none of them', async () => {
+    const made = await makeUser(server, admin, 'reader', 'manager');
+    const users = (await made.token.auth(server.http.get('/api/v1/users'), 'GET').expect(200)).body as { username: string }[];
+    expect(users.map((u) => u.username)).toEqual(expect.arrayContaining(['admin', 'reader']));
+    const tokens = (await made.token.auth(server.http.get('/api/v1/users/reader/tokens'), 'GET').expect(200)).body as object[];
+    expect(tokens).toHaveLength(1);
+    expect(JSON.stringify(tokens)).not.toContain('"token"');
+    await made.token.auth(server.http.get('/api/v1/audit?limit=5'), 'GET').expect(200);
+    await made.token.auth(server.http.patch('/api/v1/users/reader'), 'PATCH').send({ role: 'admin' }).expect(403);
+    await made.token.auth(server.http.post('/api/v1/users/reader/tokens'), 'POST').send({ device: 'x' }).expect(403);
+    await made.token.auth(server.http.delete(`/api/v1/tokens/${(tokens[0] as { id: string }).id}`), 'DELETE').expect(403);
+  });
+
+  it('filters the audit log by outcome and by time (from inclusive, to exclusive)', async () => {
+    const all = (await admin.auth(server.http.get('/api/v1/audit?limit=1000'), 'GET').expect(200)).body as {
+      id: number;
+      timestamp: string;
+      outcome: string;
+    }[];
+    expect(all.length).toBeGreaterThan(3);
+    const denied = (await admin.auth(server.http.get('/api/v1/audit?outcome=denied&limit=1000'), 'GET').expect(200)).body as typeof all;
+    expect(denied.map((e) => e.id)).toEqual(all.filter((e) => e.outcome === 'denied').map((e) => e.id));
+    expect(denied.length).toBeGreaterThan(0);
+
+    // A window around the middle entry, from its own instant up to the next entry's.
+    const asc = [...all].reverse();
+    const mid = asc[Math.floor(asc.length / 2)];
+    const iso = (t: string) => `${t.replace(' ', 'T')}Z`;
+    const later = asc.find((e) => e.timestamp > mid.timestamp);
+    const url = `/api/v1/audit?limit=1000&from=${iso(mid.timestamp)}${later ? `&to=${iso(later.timestamp)}` : ''}`;
+    const window = (await admin.auth(server.http.get(url), 'GET').expect(200)).body as typeof all;
+    expect(window.map((e) => e.id).sort((a, b) => a - b)).toEqual(
+      asc.filter((e) => e.timestamp >= mid.timestamp && (!later || e.timestamp < later.timestamp)).map((e) => e.id),
+    );
+    expect(window.map((e) => e.id)).toContain(mid.id);
+    if (later) expect(window.map((e) => e.id)).not.toContain(later.id);
+
+    const future = (await admin.auth(server.http.get('/api/v1/audit?from=2999-01-01T00:00:00Z'), 'GET').expect(200)).body as object[];
+    expect(future).toEqual([]);
+    await admin.auth(server.http.get('/api/v1/audit?from=yesterday'), 'GET').expect(400);
+    await admin.auth(server.http.get('/api/v1/audit?outcome=maybe'), 'GET').expect(400);
   });
 
   it('accepts the local command-line token written to the data directory, as admin', async () => {

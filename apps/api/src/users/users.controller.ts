@@ -25,7 +25,8 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get('users')
-  @ApiOperation({ summary: 'All accounts.' })
+  @Roles('admin', 'manager')
+  @ApiOperation({ summary: 'All accounts (managers read them too).' })
   list(): Promise<UserView[]> {
     return this.users.list();
   }
@@ -49,7 +50,8 @@ export class UsersController {
   }
 
   @Get('users/:username/tokens')
-  @ApiOperation({ summary: "The account's device tokens (never the tokens themselves)." })
+  @Roles('admin', 'manager')
+  @ApiOperation({ summary: "The account's device tokens (never the tokens themselves); managers read them too." })
   tokens(@Param('username', UsernameParam) username: string): Promise<TokenView[]> {
     return this.users.listTokens(username);
   }

@@ -2,19 +2,36 @@
 
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import { useState, type ReactNode } from 'react';
+import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { api, ApiError } from '../lib/api';
 import { CurrentUserContext, useMe } from '../lib/hooks';
 import { NAV } from '../lib/nav';
 import { OpsProvider } from '../lib/ops';
 import ErrorNotice from './ErrorNotice';
 import MaintenanceBanner from './MaintenanceBanner';
+import '../styles/shell.css';
 
 export default function AppShell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   const me = useMe();
   const [signingOut, setSigningOut] = useState(false);
   const [signOutError, setSignOutError] = useState<ApiError | null>(null);
+  /** Narrow screens: the navigation folds behind a Menu button (always shown on wide screens). */
+  const [menuOpen, setMenuOpen] = useState(false);
+  const [menuPath, setMenuPath] = useState(pathname);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  // A page opened from the folded menu closes it again.
+  if (menuPath !== pathname) {
+    setMenuPath(pathname);
+    setMenuOpen(false);
+  }
+
+  function onMenuKeyDown(event: KeyboardEvent<HTMLDivElement>) {
+    if (event.key === 'Escape' && menuOpen) {
+      setMenuOpen(false);
+      menuButton.current?.focus();
+    }
+  }
 
   async function signOut() {
     setSigningOut(true);
@@ -66,37 +83,58 @@ export default function AppShell({ children }: { children: ReactNode }) {
   return (
     <CurrentUserContext value={user}>
       <OpsProvider enabled={operator}>
-        <header className="shell-header">
-          <Link href="/" className="brand">
-            CACPQ Sync Server
-          </Link>
-          <nav className="shell-nav" aria-label="Main">
-            <ul>
-              {NAV.filter((item) => item.href === '/' || operator).map((item) => (
-                <li key={item.href}>
-                  <Link href={item.href} aria-current={isCurrent(pathname, item.href) ? 'page' : undefined}>
-                    {item.label}
-                  </Link>
-                </li>
-              ))}
-            </ul>
-          </nav>
-          <div className="shell-user">
-            {user ? (
-              <span className="user-badge" data-testid="current-user">
-                <strong>{user.username}</strong> ({user.role})
-              </span>
-            ) : null}
-            <button className="button button-secondary" type="button" onClick={signOut} disabled={signingOut} aria-busy={signingOut}>
-              Sign out
-            </button>
-          </div>
-        </header>
-        <main className="shell-main" id="main">
-          {operator ? <MaintenanceBanner /> : null}
-          {signOutError ? <ErrorNotice error={signOutError} lead="Signing out failed." /> : null}
-          {body}
-        </main>
+        <a className="skip-link" href="#main">
+          Skip to main content
+        </a>
+        <div className="shell">
+          <header className="shell-sidebar">
+            <div className="shell-top">
+              <Link href="/" className="brand">
+                CACPQ Sync Server
+              </Link>
+              <button
+                ref={menuButton}
+                className="shell-menu-button button button-secondary button-small"
+                type="button"
+                aria-expanded={menuOpen}
+                aria-controls="shell-menu"
+                onClick={() => setMenuOpen((open) => !open)}
+              >
+                Menu
+              </button>
+            </div>
+            <div id="shell-menu" className="shell-menu" data-open={menuOpen ? 'true' : 'false'} onKeyDown={onMenuKeyDown}>
+              <nav className="shell-nav" aria-label="Main">
+                <ul>
+                  {NAV.filter((item) => item.href === '/' || operator).map((item) => (
+                    <li key={item.href}>
+                      <Link href={item.href} aria-current={isCurrent(pathname, item.href) ? 'page' : undefined}>
+                        {item.label}
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              </nav>
+              <div className="shell-user">
+                {user ? (
+                  <span className="user-badge" data-testid="current-user">
+                    <strong>{user.username}</strong> ({user.role})
+                  </span>
+                ) : null}
+                <button className="button button-secondary" type="button" onClick={signOut} disabled={signingOut} aria-busy={signingOut}>
+                  Sign out
+                </button>
+              </div>
+            </div>
+          </header>
+          <main className="shell-main" id="main" tabIndex={-1}>
+            <div className="shell-content">
+              {operator ? <MaintenanceBanner /> : null}
+              {signOutError ? <ErrorNotice error={signOutError} lead="Signing out failed." /> : null}
+              {body}
+            </div>
+          </main>
+        </div>
       </OpsProvider>
     </CurrentUserContext>
   );

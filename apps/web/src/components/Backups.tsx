@@ -65,17 +65,30 @@ function CatalogueTable({
               <td>{formatDateTime(b.createdAt)}</td>
               {canRestore ? (
                 <td>
-                  {b.status === 'verified' ? (
-                    <button
-                      className="button button-secondary button-small"
-                      type="button"
-                      onClick={() => onRestore(b)}
-                      disabled={restoreBlocked}
-                      aria-label={`Restore from ${b.name}`}
-                    >
-                      Restore…
-                    </button>
-                  ) : null}
+                  <span className="row-buttons">
+                    {b.status === 'verified' ? (
+                      <a
+                        className="button button-secondary button-small"
+                        href={`/api/v1/backups/${b.id}/download`}
+                        download
+                        aria-label={`Download ${b.name}`}
+                        data-testid="backup-download"
+                      >
+                        Download
+                      </a>
+                    ) : null}
+                    {b.status === 'verified' ? (
+                      <button
+                        className="button button-secondary button-small"
+                        type="button"
+                        onClick={() => onRestore(b)}
+                        disabled={restoreBlocked}
+                        aria-label={`Restore from ${b.name}`}
+                      >
+                        Restore…
+                      </button>
+                    ) : null}
+                  </span>
                 </td>
               ) : null}
             </tr>
@@ -86,7 +99,7 @@ function CatalogueTable({
   );
 }
 
-/** The backup catalogue, "Back up now", running work with its progress, and (admins) restores. */
+/** The backup catalogue, "Back up now", running work with its progress, and (admins) downloads and restores. */
 export default function Backups() {
   const user = useCurrentUser();
   const admin = user?.role === 'admin';
