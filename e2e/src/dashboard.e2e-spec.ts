@@ -61,7 +61,7 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     const files = await page.getByTestId('files-table').textContent();
     for (const name of ['server.db', 'generated_numbers.db', 'hub.db']) expect(files).toContain(name);
     await expect(page.getByTestId('current-user').textContent()).resolves.toContain('admin');
-    await page.screenshot({ path: path.join(ARTIFACTS, 'overview.png'), fullPage: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'overview-new-server.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login/);

@@ -145,7 +145,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
     await restoring.waitFor();
     await expect(restoring.textContent()).resolves.toContain(`Restore from ${backupName}`);
     await expect(restoring.getByTestId('job-figures').textContent()).resolves.toMatch(/^\d+% — \S/);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'maintenance.png'), fullPage: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'maintenance-mode.png'), fullPage: true });
     await overview.screenshot({ path: path.join(ARTIFACTS, 'maintenance-overview.png') });
 
     // The end: the banner goes away on both pages, the job says done, the catalogue has the snapshot.

@@ -19,6 +19,7 @@ const PAGES = [
   'backup-progress',
   'restore-preview',
   'maintenance',
+  'maintenance-mode',
   'alerts',
   'audit',
   'settings',

@@ -294,9 +294,11 @@ describe('legacy adoption', () => {
     writeLegacyDataDir(dir);
     const file = path.join(dir, 'database', 'server.db');
     const bytes = fs.readFileSync(file);
-    // Scribble over the middle pages (not the header), the way a torn SMB write would.
+    // Scribble over every page but the first (the header and schema root) and the last, the way a torn
+    // SMB write would: no page of any table or index is left intact for integrity_check to pass over.
     const damaged = Buffer.from(bytes);
-    damaged.fill(0x5a, 4096 * 3, 4096 * 6);
+    expect(bytes.length).toBeGreaterThan(4096 * 8);
+    damaged.fill(0x5a, 4096, bytes.length - 4096);
     fs.writeFileSync(file, damaged);
     await expect(MasterStore.open({ dataDir: dir })).rejects.toThrow(/damaged|malformed|corrupt/i);
     expect(fs.readFileSync(file).equals(damaged)).toBe(true);

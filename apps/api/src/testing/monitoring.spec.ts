@@ -329,11 +329,13 @@ describe('sync timeline and changes per person per day (dashboard charts)', () =
       `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
        VALUES (?, ?, ?, ?, ?, ?, 'alice', 'alice-pc', ?)`,
     );
+    // 45 syncs a minute apart from 5 past an hour ten days ago: all in that one hour.
+    const busyHour = Math.floor((Date.now() - 10 * DAY) / HOUR) * HOUR;
     db.transaction(() => {
       for (let i = 0; i < 45; i++) {
         const failed = i % 7 === 3;
         insert.run(
-          ago(10 * DAY + i * 61_000),
+          sqlTime(new Date(busyHour + 5 * 60_000 + i * 61_000)),
           failed ? 'error' : 'success',
           i % 13,
           i % 5,
