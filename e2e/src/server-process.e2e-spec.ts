@@ -245,7 +245,10 @@ describe('the cacpq command line', () => {
     expect(cacpq(['whoami'], { CACPQ_URL: s.url, CACPQ_TOKEN: token, DATA_DIR: '/nonexistent' }).stdout.trim()).toBe(
       'dana (manager) via token',
     );
-    const refused = cacpq(['users', 'list'], { CACPQ_URL: s.url, CACPQ_TOKEN: token });
+    // A manager reads the accounts (the dashboard's read-only Users page) but cannot change them.
+    const listed = cacpq(['users', 'list'], { CACPQ_URL: s.url, CACPQ_TOKEN: token });
+    expect([listed.status, listed.stdout]).toEqual([0, expect.stringContaining('dana')]);
+    const refused = cacpq(['users', 'create', 'eve', '--role', 'user'], { CACPQ_URL: s.url, CACPQ_TOKEN: token });
     expect([refused.status, refused.stderr.trim()]).toEqual([1, 'This needs the admin role; dana is a manager. (FORBIDDEN, HTTP 403)']);
     const dupe = cacpq(['users', 'create', 'dana', '--role', 'user'], env);
     expect([dupe.status, dupe.stderr.trim()]).toEqual([1, 'A user named "dana" exists already. (ALREADY_EXISTS, HTTP 409)']);

@@ -300,7 +300,22 @@ describe('legacy adoption', () => {
     expect(bytes.length).toBeGreaterThan(4096 * 8);
     damaged.fill(0x5a, 4096, bytes.length - 4096);
     fs.writeFileSync(file, damaged);
-    await expect(MasterStore.open({ dataDir: dir })).rejects.toThrow(/damaged|malformed|corrupt/i);
+    const dbg = await MasterStore.open({ dataDir: dir }).then(
+      async (st) => {
+        const info = {
+          adopted: st.adopted,
+          files: fs.readdirSync(path.join(dir, 'database')),
+          size: fs.statSync(file).size,
+          orig: bytes.length,
+        };
+        await st.close();
+        return info;
+      },
+      (e: Error) => e,
+    );
+    if (!(dbg instanceof Error)) console.error('The damaged legacy file was opened instead of refused:', JSON.stringify(dbg));
+    expect(dbg).toBeInstanceOf(Error);
+    expect((dbg as Error).message).toMatch(/damaged|malformed|corrupt/i);
     expect(fs.readFileSync(file).equals(damaged)).toBe(true);
     // The lock was released: the next attempt is refused for the same reason, not for "in use".
     await expect(MasterStore.open({ dataDir: dir })).rejects.not.toBeInstanceOf(DataDirInUseError);
