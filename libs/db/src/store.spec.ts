@@ -294,28 +294,20 @@ describe('legacy adoption', () => {
     writeLegacyDataDir(dir);
     const file = path.join(dir, 'database', 'server.db');
     const bytes = fs.readFileSync(file);
-    // Scribble over every page but the first (the header and schema root) and the last, the way a torn
-    // SMB write would: no page of any table or index is left intact for integrity_check to pass over.
+    // Scribble over the middle pages (not the header), the way a torn SMB write would.
     const damaged = Buffer.from(bytes);
-    expect(bytes.length).toBeGreaterThan(4096 * 8);
-    damaged.fill(0x5a, 4096, bytes.length - 4096);
+    damaged.fill(0x5a, 4096 * 3, 4096 * 6);
     fs.writeFileSync(file, damaged);
-    const dbg = await MasterStore.open({ dataDir: dir }).then(
+    // The refusal is checked by its message, not `instanceof Error`: better-sqlite3's native binding keeps the
+    // SqliteError class of the first test file that loaded it in this jest worker, another realm's Error.
+    const outcome = await MasterStore.open({ dataDir: dir }).then(
       async (st) => {
-        const info = {
-          adopted: st.adopted,
-          files: fs.readdirSync(path.join(dir, 'database')),
-          size: fs.statSync(file).size,
-          orig: bytes.length,
-        };
         await st.close();
-        return info;
+        return { opened: true, message: '' };
       },
-      (e: Error) => e,
+      (e: { message?: unknown }) => ({ opened: false, message: String(e?.message) }),
     );
-    if (!(dbg instanceof Error)) console.error('The damaged legacy file was opened instead of refused:', JSON.stringify(dbg));
-    expect(dbg).toBeInstanceOf(Error);
-    expect((dbg as Error).message).toMatch(/damaged|malformed|corrupt/i);
+    expect(outcome).toEqual({ opened: false, message: expect.stringMatching(/damaged|malformed|corrupt/i) });
     expect(fs.readFileSync(file).equals(damaged)).toBe(true);
     // The lock was released: the next attempt is refused for the same reason, not for "in use".
     await expect(MasterStore.open({ dataDir: dir })).rejects.not.toBeInstanceOf(DataDirInUseError);
