@@ -124,6 +124,7 @@ function checkOrigin(req: AppRequest): void {
   }
 }
 
-function article(role: string): string {
-  return /^[aeiou]/.test(role) ? 'an' : 'a';
+/** "an admin", "a manager", "a user" (a vowel letter is not a vowel sound). */
+export function article(role: string): string {
+  return role === 'admin' ? 'an' : 'a';
 }
