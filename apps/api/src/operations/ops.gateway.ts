@@ -5,6 +5,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { AlertsService } from '../alerts/alerts.service';
 import { AuthGuard } from '../auth/auth.guard';
 import { Revocations } from '../auth/revocations';
+import { AppConfig } from '../config/app-config';
 import { MonitoringService } from '../monitoring/monitoring.service';
 import { SyncEvents } from '../sync/sync-events';
 import { enforceRevocations, presence, revokedDuringHandshake, socketAuthenticator } from '../sync/sync.gateway';
@@ -31,10 +32,11 @@ export class OpsGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly monitoring: MonitoringService,
     private readonly alerts: AlertsService,
     private readonly revocations: Revocations,
+    private readonly config: AppConfig,
   ) {}
 
   afterInit(namespace: Namespace): void {
-    namespace.use(socketAuthenticator(this.guard, this.revocations, OPS_ROLES));
+    namespace.use(socketAuthenticator(this.guard, this.revocations, this.config, OPS_ROLES));
     enforceRevocations(namespace, this.revocations, OPS_ROLES);
     this.events.attach(namespace);
   }

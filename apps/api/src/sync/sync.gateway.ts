@@ -2,9 +2,10 @@ import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGatew
 import { SYNC_NAMESPACE, type RevokedEvent, type WorkstationPresence } from '@cacpq/sync-protocol';
 import type { Role } from '@cacpq/db';
 import type { Namespace, Socket } from 'socket.io';
-import { AuthGuard } from '../auth/auth.guard';
+import { AuthGuard, foreignOrigin } from '../auth/auth.guard';
 import { Revocations, type Revocation } from '../auth/revocations';
 import { ApiException } from '../common/api-exception';
+import { AppConfig } from '../config/app-config';
 import type { AppRequest, Principal } from '../common/request-context';
 import { OpsEvents } from '../operations/ops-events';
 import { SyncEvents } from './sync-events';
@@ -20,10 +21,11 @@ export class SyncGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly guard: AuthGuard,
     private readonly ops: OpsEvents,
     private readonly revocations: Revocations,
+    private readonly config: AppConfig,
   ) {}
 
   afterInit(namespace: Namespace): void {
-    namespace.use(socketAuthenticator(this.guard, this.revocations));
+    namespace.use(socketAuthenticator(this.guard, this.revocations, this.config));
     enforceRevocations(namespace, this.revocations);
     this.events.attach(namespace);
   }
@@ -55,6 +57,7 @@ export function presence(socket: Socket): WorkstationPresence {
 export function socketAuthenticator(
   guard: AuthGuard,
   revocations: Revocations,
+  config: AppConfig,
   roles?: Role[],
 ): (socket: Socket, next: (err?: Error) => void) => void {
   return (socket, next) => {
@@ -62,6 +65,12 @@ export function socketAuthenticator(
     socket.data.revocationMark = revocations.mark;
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const req = socket.request as unknown as AppRequest;
+    // A page of another site opening a socket with the browser's cookie (WebSockets have no CORS).
+    const refused = foreignOrigin(req.headers, config.trustProxy);
+    if (refused) {
+      next(new Error(refused));
+      return;
+    }
     if (typeof token === 'string') req.headers.authorization = `Bearer ${token}`;
     req.cookies = parseCookies(req.headers.cookie);
     guard.authenticate(req).then(

@@ -30,11 +30,12 @@ interface Conn {
   ended: Promise<{ revoked: RevokedEvent | null; reason: string }>;
 }
 
-async function connect(namespace: '/sync' | '/ops', auth: { cookie?: string; token?: string }): Promise<Conn> {
+async function connect(namespace: '/sync' | '/ops', auth: { cookie?: string; token?: string; origin?: string }): Promise<Conn> {
   const socket = io(`${base}${namespace}`, {
     transports: ['websocket'],
     reconnection: false,
-    ...(auth.cookie ? { extraHeaders: { Cookie: auth.cookie } } : {}),
+    forceNew: true,
+    extraHeaders: { ...(auth.cookie ? { Cookie: auth.cookie } : {}), ...(auth.origin ? { Origin: auth.origin } : {}) },
     ...(auth.token ? { auth: { token: auth.token } } : {}),
   });
   sockets.push(socket);
@@ -184,6 +185,24 @@ describe('revocation ends open socket connections at once', () => {
       expect(await within(reason)).toBe('io server disconnect');
     } finally {
       spy.mockRestore();
+    }
+  });
+});
+
+describe('socket handshakes from another site', () => {
+  it('refuses a foreign Origin on /ops and /sync, whatever the credentials; accepts this server’s own and none', async () => {
+    const made = await makeUser(server, admin, 'olga', 'manager');
+    const s = await login('olga', made.password);
+    const t = await issue('olga', 'pc');
+    for (const ns of ['/ops', '/sync'] as const) {
+      for (const origin of ['http://evil.example', 'null', `${base.replace('127.0.0.1', 'localhost')}`]) {
+        await expect(connect(ns, { cookie: s.cookie, origin })).rejects.toThrow(
+          `Cross-site request refused: Origin ${origin} is not this server.`,
+        );
+        await expect(connect(ns, { token: t.token, origin })).rejects.toThrow(/Cross-site request refused/);
+      }
+      expect((await connect(ns, { cookie: s.cookie, origin: base })).socket.connected).toBe(true);
+      expect((await connect(ns, { cookie: s.cookie })).socket.connected).toBe(true);
     }
   });
 });
