@@ -20,11 +20,17 @@ import {
 } from './reliability-access/http';
 import { scanForSecrets } from './reliability-access/secrets';
 import { closeAll, connect, stillOpen, within } from './reliability-access/sockets';
+import { io } from 'socket.io-client';
 
 // Access, against the real server process: the route × role table over every OpenAPI route, CSRF,
 // session cookie flags, the login rate limit, path traversal in backup ids and downloads (symbolic
 // links included), revocation ending open socket connections, and secrets hashed at rest (the raw
 // bytes of every file of the data directory and the server's log output scanned for them).
+
+/** `RELIABILITY_LONG=1`: more guesses in parallel and more sockets racing their revocation (about a minute more). */
+const LONG = process.env.RELIABILITY_LONG === '1';
+const PARALLEL_GUESSES = LONG ? 300 : 30;
+const RACING_SOCKETS = LONG ? 200 : 20;
 
 const secrets: Record<string, string> = {};
 const figures: Record<string, unknown> = { revocation: {} };
@@ -322,9 +328,11 @@ describe('session cookies and the login rate limit', () => {
     // Thirty guesses at once: exactly the limit is checked, the rest refused before the password is.
     const victim2 = pw('victim2');
     expect((await call(p, padmin, 'POST', '/api/v1/users', { username: 'victim2', role: 'user', password: victim2 })).status).toBe(201);
-    const parallel = await Promise.all(Array.from({ length: 30 }, (_, i) => login(p, 'victim2', `parallel-${i}`, from('10.0.0.2'))));
+    const parallel = await Promise.all(
+      Array.from({ length: PARALLEL_GUESSES }, (_, i) => login(p, 'victim2', `parallel-${i}`, from('10.0.0.2'))),
+    );
     const counted = parallel.filter((r) => r.status === 401).length;
-    expect([counted, parallel.filter((r) => r.status === 429).length]).toEqual([5, 25]);
+    expect([counted, parallel.filter((r) => r.status === 429).length]).toEqual([5, PARALLEL_GUESSES - 5]);
 
     // A spray over many names from one address stops at four times the limit, for every name.
     const spray: number[] = [];
@@ -618,6 +626,54 @@ describe('revoked credentials end open socket connections at once', () => {
     expect(await within(c3.ended, 2000, 'the other session’s socket')).toMatchObject({ revoked: { reason: 'password-changed' } });
     expect(await stillOpen(c2)).toBe(true);
     closeAll();
+  });
+});
+
+describe('revocation racing socket handshakes', () => {
+  it('tokens revoked while their sockets connect: every socket that got in is told and ended, none stays', async () => {
+    await createUser('racer', 'user', null);
+    const tokens: { id: string; token: string }[] = [];
+    for (let i = 0; i < RACING_SOCKETS; i++) tokens.push(await issueToken('racer', `race-${i}`));
+    const started = Date.now();
+    const sockets = tokens.map((t) => {
+      const socket = io(`${url}/sync`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: t.token } });
+      const seen = { socket, connected: false, revoked: false, refused: false };
+      socket.on('connect', () => (seen.connected = true));
+      socket.on('revoked', () => (seen.revoked = true));
+      socket.on('connect_error', () => (seen.refused = true));
+      return seen;
+    });
+    try {
+      // Each token revoked at a random moment of its socket's handshake (or just after it).
+      await Promise.all(
+        tokens.map(async (t) => {
+          await new Promise((r) => setTimeout(r, Math.random() * 150));
+          expect((await call(url, admin, 'DELETE', `/api/v1/tokens/${t.id}`)).status).toBe(200);
+        }),
+      );
+      const deadline = Date.now() + 5000;
+      while (sockets.some((s) => s.socket.connected || (!s.connected && !s.refused)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const report = sockets.map((s, i) => ({
+        i,
+        connected: s.connected,
+        revoked: s.revoked,
+        refused: s.refused,
+        open: s.socket.connected,
+      }));
+      expect(report.filter((r) => r.open)).toEqual([]);
+      expect(report.filter((r) => r.connected && !r.revoked)).toEqual([]);
+      expect(report.filter((r) => !r.connected && !r.refused)).toEqual([]);
+      figures.revocationRace = {
+        sockets: RACING_SOCKETS,
+        gotInThenEnded: report.filter((r) => r.connected).length,
+        refusedAtHandshake: report.filter((r) => r.refused).length,
+        ms: Date.now() - started,
+      };
+    } finally {
+      for (const s of sockets) s.socket.close();
+    }
   });
 });
 
