@@ -10,6 +10,7 @@ import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { DeviceTokensService } from './auth/device-tokens.service';
 import { LocalCliTokenService } from './auth/local-cli-token.service';
+import { Revocations } from './auth/revocations';
 import { SessionsService } from './auth/sessions.service';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { LOGGER } from './common/tokens';
@@ -83,6 +84,7 @@ export class AppModule implements NestModule {
       ],
       providers: [
         AuditService,
+        Revocations,
         SessionsService,
         DeviceTokensService,
         LocalCliTokenService,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AlertView } from './alerts';
+import type { RevokedEvent } from './sync';
 
 /** Backups, restores and maintenance jobs: the admin operations of `/api/v1/backups`, `/jobs`, `/maintenance`. */
 
@@ -210,4 +211,5 @@ export interface OpsServerEvents {
   'workstation.gone': [WorkstationPresence];
   'alert.opened': [AlertView];
   'alert.resolved': [AlertView];
+  revoked: [RevokedEvent];
 }

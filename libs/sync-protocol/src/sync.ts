@@ -232,9 +232,20 @@ export const NumbersQuery = z.strictObject({
 });
 export type NumbersQuery = z.infer<typeof NumbersQuery>;
 
+/**
+ * Sent on `/sync` and `/ops` just before the server ends a connection whose credentials no longer
+ * hold: its device token was revoked, its account disabled, its session signed out or expired, its
+ * password changed, or its role no longer allows the stream. The server does not reconnect it.
+ */
+export interface RevokedEvent {
+  reason: 'token-revoked' | 'account-disabled' | 'signed-out' | 'password-changed' | 'session-expired' | 'role-changed';
+  message: string;
+}
+
 /** socket.io events a workstation receives on the `/sync` namespace. */
 export interface SyncServerEvents {
   'changes.available': [{ generation: string; lastSeq: number }];
   'generation.changed': [{ generation: string }];
+  revoked: [RevokedEvent];
 }
 export const SYNC_NAMESPACE = '/sync';

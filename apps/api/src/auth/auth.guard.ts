@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Role } from '@cacpq/sync-protocol';
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { ApiException } from '../common/api-exception';
 import type { AppRequest } from '../common/request-context';
 import { AuditService } from '../audit/audit.service';
@@ -110,20 +111,29 @@ function sameSecret(a: string, b: string): boolean {
 
 /** A browser's write from another site is refused whatever credentials it carries. */
 function checkOrigin(req: AppRequest): void {
-  const origin = req.headers.origin;
-  if (origin === undefined) return;
-  const host = req.get('x-forwarded-host') && req.app.get('trust proxy') ? req.get('x-forwarded-host') : req.get('host');
+  const refused = foreignOrigin(req.headers, req.app.get('trust proxy'));
+  if (refused) throw new ApiException('CSRF_FAILED', refused);
+}
+
+/**
+ * Null when a request carries no Origin (not a browser) or this server's own; otherwise the sentence
+ * refusing it. Behind a trusted proxy the host the browser saw is `X-Forwarded-Host`.
+ */
+export function foreignOrigin(headers: IncomingHttpHeaders, trustProxy: unknown): string | null {
+  const origin = headers.origin;
+  if (origin === undefined) return null;
+  const forwarded = headers['x-forwarded-host'];
+  const host = typeof forwarded === 'string' && forwarded && trustProxy ? forwarded : headers.host;
   let originHost: string;
   try {
     originHost = new URL(origin).host;
   } catch {
     originHost = '';
   }
-  if (!host || originHost !== host) {
-    throw new ApiException('CSRF_FAILED', `Cross-site request refused: Origin ${origin} is not this server.`);
-  }
+  return host && originHost === host ? null : `Cross-site request refused: Origin ${origin} is not this server.`;
 }
 
-function article(role: string): string {
-  return /^[aeiou]/.test(role) ? 'an' : 'a';
+/** "an admin", "a manager", "a user" (a vowel letter is not a vowel sound). */
+export function article(role: string): string {
+  return role === 'admin' ? 'an' : 'a';
 }

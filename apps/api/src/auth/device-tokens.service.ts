@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { IsNull, type Repository } from 'typeorm';
 import { ApiException } from '../common/api-exception';
 import { newSecret, sha256 } from './passwords';
+import { Revocations } from './revocations';
 
 export const TOKEN_PREFIX = 'cacpq_';
 
@@ -14,7 +15,10 @@ export class DeviceTokensService {
   private readonly tokens: Repository<DeviceTokenEntity>;
   private readonly users: Repository<UserEntity>;
 
-  constructor(store: MasterStore) {
+  constructor(
+    store: MasterStore,
+    private readonly revocations: Revocations,
+  ) {
     this.tokens = store.hub.getRepository(DeviceTokenEntity);
     this.users = store.hub.getRepository(UserEntity);
   }
@@ -53,6 +57,12 @@ export class DeviceTokensService {
       row.revokedBy = by;
       await this.tokens.update({ id }, { revokedAt: row.revokedAt, revokedBy: by });
     }
+    // Open socket connections made with this token end now, not at their next request.
+    this.revocations.publish({
+      reason: 'token-revoked',
+      message: 'This device token has been revoked.',
+      matches: (p) => p.kind === 'token' && p.tokenId === id,
+    });
     const user = await this.users.findOneBy({ id: row.userId });
     return this.view(row, user?.username ?? '');
   }

@@ -2,10 +2,20 @@ import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { MasterStore, SessionEntity, UserEntity, sqlTime } from '@cacpq/db';
 import type { Logger } from 'pino';
-import { LessThan, type Repository } from 'typeorm';
+import { In, LessThan, type Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../common/tokens';
 import { newSecret, sha256 } from './passwords';
+import type { Principal } from '../common/request-context';
+import { Revocations } from './revocations';
+
+type SessionEnd = 'signed-out' | 'session-expired' | 'account-disabled' | 'password-changed';
+const SESSION_END: Record<SessionEnd, string> = {
+  'signed-out': 'This session was signed out.',
+  'session-expired': 'This session has expired; sign in again.',
+  'account-disabled': 'This account has been disabled.',
+  'password-changed': "This account's password was changed; sign in again.",
+};
 
 export interface ActiveSession {
   session: SessionEntity;
@@ -22,6 +32,7 @@ export class SessionsService implements OnModuleInit {
     store: MasterStore,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly revocations: Revocations,
   ) {
     this.sessions = store.hub.getRepository(SessionEntity);
     this.users = store.hub.getRepository(UserEntity);
@@ -58,7 +69,7 @@ export class SessionsService implements OnModuleInit {
     if (!session) return null;
     const now = new Date();
     if (session.expiresAt <= sqlTime(now)) {
-      await this.sessions.delete({ id: session.id });
+      await this.destroy(session.id, 'session-expired');
       return 'expired';
     }
     const user = await this.users.findOneBy({ id: session.userId });
@@ -72,23 +83,37 @@ export class SessionsService implements OnModuleInit {
     return { session, user };
   }
 
-  async destroy(id: string): Promise<void> {
+  async destroy(id: string, reason: 'signed-out' | 'session-expired' = 'signed-out'): Promise<void> {
     await this.sessions.delete({ id });
+    this.ended(reason, (p) => p.sessionId === id);
   }
 
-  async destroyAllFor(userId: number): Promise<void> {
+  /** Every session of an account: disabled, or its password reset by an admin. */
+  async destroyAllFor(userId: number, reason: 'account-disabled' | 'password-changed'): Promise<void> {
     await this.sessions.delete({ userId });
+    this.ended(reason, (p) => p.userId === userId);
   }
 
+  /** The account's other sessions, after its password changed. */
   async destroyOthers(userId: number, keepId: string | undefined): Promise<void> {
     const qb = this.sessions.createQueryBuilder().delete().where('user_id = :userId', { userId });
     if (keepId) qb.andWhere('id <> :keepId', { keepId });
     await qb.execute();
+    this.ended('password-changed', (p) => p.userId === userId && p.sessionId !== keepId);
   }
 
   @Interval(3600_000)
   async purgeExpired(): Promise<void> {
-    const result = await this.sessions.delete({ expiresAt: LessThan(sqlTime()) });
-    if (result.affected) this.logger.info({ removed: result.affected }, 'expired sessions removed');
+    const expired = await this.sessions.find({ select: { id: true }, where: { expiresAt: LessThan(sqlTime()) } });
+    if (expired.length === 0) return;
+    const ids = new Set(expired.map((s) => s.id));
+    await this.sessions.delete({ id: In([...ids]) });
+    this.ended('session-expired', (p) => ids.has(p.sessionId!));
+    this.logger.info({ removed: ids.size }, 'expired sessions removed');
+  }
+
+  /** Open socket connections of the ended sessions end with them. */
+  private ended(reason: SessionEnd, matches: (p: Principal) => boolean): void {
+    this.revocations.publish({ reason, message: SESSION_END[reason], matches: (p) => p.kind === 'session' && matches(p) });
   }
 }

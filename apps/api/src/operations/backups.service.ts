@@ -84,6 +84,8 @@ export function checkFor(kind: BackupKind): 'quick_check' | 'integrity_check' {
 @Injectable()
 export class BackupsService implements OnModuleInit {
   private scanning: Promise<void> = Promise.resolve();
+  /** Links leading outside the backup directories, warned about once each. */
+  private readonly outsideLinks = new Set<string>();
 
   constructor(
     private readonly store: MasterStore,
@@ -211,7 +213,7 @@ export class BackupsService implements OnModuleInit {
       for (const entry of readdir(dir)) {
         const m = STAMPED.exec(entry);
         const at = m ? parseFileStamp(m[2]) : null;
-        if (!m || !at) continue;
+        if (!m || !at || !this.stored(path.join(dir, entry))) continue;
         const set = byStamp.get(m[2]) ?? { name: `${kind}/${m[2]}`, kind, createdAt: at, files: {}, zip: null };
         set.files[m[1] === 'server' ? 'server' : 'numbers'] = path.join(dir, entry);
         byStamp.set(m[2], set);
@@ -225,10 +227,11 @@ export class BackupsService implements OnModuleInit {
       for (const entry of readdir(dir)) {
         const full = path.join(dir, entry);
         const stamp = DATED_DIR.test(entry) ? parseFileStamp(entry) : null;
-        if (!stamp || !isDir(full)) continue;
+        if (!stamp || !isDir(full) || !this.stored(full)) continue;
         const files: DiskSet['files'] = {};
         for (const role of ['server', 'numbers'] as const) {
-          if (fs.existsSync(path.join(full, ROLE_FILES[role]))) files[role] = path.join(full, ROLE_FILES[role]);
+          const file = path.join(full, ROLE_FILES[role]);
+          if (fs.existsSync(file) && this.stored(file)) files[role] = file;
         }
         if (!files.server && !files.numbers) continue;
         // A weekly folder named by date only: the time its server.db was written, if that is the same day.
@@ -239,8 +242,8 @@ export class BackupsService implements OnModuleInit {
     }
     for (const entry of readdir(this.layout.archivesDir)) {
       const m = ARCHIVE.exec(entry);
-      if (!m) continue;
       const full = path.join(this.layout.archivesDir, entry);
+      if (!m || !this.stored(full)) continue;
       const mtime = mtimeOf(full);
       if (!mtime) continue;
       out.push({
@@ -558,7 +561,41 @@ export class BackupsService implements OnModuleInit {
         `Backup ${b.name} is no longer on disk (${path.relative(this.layout.root, file)} is gone); the catalogue is being refreshed.`,
       );
     }
+    // Replaced by a link to somewhere else since it was catalogued: never read through it.
+    if (!this.stored(file)) {
+      void this.scan();
+      throw new ApiException(
+        'NOT_FOUND',
+        `Backup ${b.name} is not in the backup directories any more (${path.relative(this.layout.root, file)} leads elsewhere); it is not read.`,
+      );
+    }
     return file;
+  }
+
+  /**
+   * A file or set folder really inside the backup or archive directories: a symbolic link placed
+   * there that leads elsewhere (another folder, the server's own hub.db) is never catalogued, served
+   * or restored. The directories themselves may be links (backups kept on another volume).
+   */
+  private stored(p: string): boolean {
+    let real: string;
+    try {
+      real = fs.realpathSync(p);
+    } catch {
+      return false;
+    }
+    const inside = [this.layout.backupsDir, this.layout.archivesDir].some((dir) => {
+      try {
+        return real.startsWith(fs.realpathSync(dir) + path.sep);
+      } catch {
+        return false;
+      }
+    });
+    if (!inside && !this.outsideLinks.has(p)) {
+      this.outsideLinks.add(p);
+      this.logger.warn({ path: p, leadsTo: real }, 'a link in the backup directories leads outside them; ignored');
+    }
+    return inside;
   }
 
   /** Every file of a set (or its archive) is on disk: checked before a restore is queued. */
@@ -588,7 +625,7 @@ export class BackupsService implements OnModuleInit {
       } else {
         for (const f of b.files) {
           const target = path.join(work, ROLE_FILES[f.role]);
-          fs.copyFileSync(path.join(this.layout.root, f.path), target);
+          fs.copyFileSync(this.filePath(b, f.role), target);
           out[f.role] = target;
         }
       }

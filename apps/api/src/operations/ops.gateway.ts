@@ -1,15 +1,19 @@
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import { MasterStore } from '@cacpq/db';
-import { OPS_NAMESPACE, type OpsSnapshot } from '@cacpq/sync-protocol';
+import { OPS_NAMESPACE, type OpsSnapshot, type Role } from '@cacpq/sync-protocol';
 import type { Namespace, Socket } from 'socket.io';
 import { AlertsService } from '../alerts/alerts.service';
 import { AuthGuard } from '../auth/auth.guard';
+import { Revocations } from '../auth/revocations';
+import { AppConfig } from '../config/app-config';
 import { MonitoringService } from '../monitoring/monitoring.service';
 import { SyncEvents } from '../sync/sync-events';
-import { presence, socketAuthenticator } from '../sync/sync.gateway';
+import { enforceRevocations, presence, revokedDuringHandshake, socketAuthenticator } from '../sync/sync.gateway';
 import { JobsService } from './jobs.service';
 import { MaintenanceMode } from './maintenance-mode';
 import { OpsEvents } from './ops-events';
+
+const OPS_ROLES: Role[] = ['admin', 'manager'];
 
 /**
  * `/ops`: the dashboard's live feed for managers and admins. On connect one `snapshot`; then deltas:
@@ -27,14 +31,18 @@ export class OpsGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly syncEvents: SyncEvents,
     private readonly monitoring: MonitoringService,
     private readonly alerts: AlertsService,
+    private readonly revocations: Revocations,
+    private readonly config: AppConfig,
   ) {}
 
   afterInit(namespace: Namespace): void {
-    namespace.use(socketAuthenticator(this.guard, ['admin', 'manager']));
+    namespace.use(socketAuthenticator(this.guard, this.revocations, this.config, OPS_ROLES));
+    enforceRevocations(namespace, this.revocations, OPS_ROLES);
     this.events.attach(namespace);
   }
 
   handleConnection(socket: Socket): void {
+    if (revokedDuringHandshake(socket, this.revocations, OPS_ROLES)) return;
     socket.emit('snapshot', this.snapshot());
   }
 

@@ -1,10 +1,12 @@
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
-import { SYNC_NAMESPACE, type WorkstationPresence } from '@cacpq/sync-protocol';
+import { SYNC_NAMESPACE, type RevokedEvent, type WorkstationPresence } from '@cacpq/sync-protocol';
 import type { Role } from '@cacpq/db';
 import type { Namespace, Socket } from 'socket.io';
-import { AuthGuard } from '../auth/auth.guard';
+import { AuthGuard, foreignOrigin } from '../auth/auth.guard';
+import { Revocations, type Revocation } from '../auth/revocations';
 import { ApiException } from '../common/api-exception';
-import type { AppRequest } from '../common/request-context';
+import { AppConfig } from '../config/app-config';
+import type { AppRequest, Principal } from '../common/request-context';
 import { OpsEvents } from '../operations/ops-events';
 import { SyncEvents } from './sync-events';
 
@@ -18,21 +20,25 @@ export class SyncGateway implements OnGatewayInit, OnGatewayConnection, OnGatewa
     private readonly events: SyncEvents,
     private readonly guard: AuthGuard,
     private readonly ops: OpsEvents,
+    private readonly revocations: Revocations,
+    private readonly config: AppConfig,
   ) {}
 
   afterInit(namespace: Namespace): void {
-    namespace.use(socketAuthenticator(this.guard));
+    namespace.use(socketAuthenticator(this.guard, this.revocations, this.config));
+    enforceRevocations(namespace, this.revocations);
     this.events.attach(namespace);
   }
 
   /** Dashboards see workstations come and go. */
   handleConnection(socket: Socket): void {
+    if (revokedDuringHandshake(socket, this.revocations)) return;
     socket.data.since = new Date().toISOString();
     this.ops.workstationConnected(presence(socket));
   }
 
   handleDisconnect(socket: Socket): void {
-    this.ops.workstationGone(presence(socket));
+    if (socket.data.since) this.ops.workstationGone(presence(socket));
   }
 }
 
@@ -48,10 +54,23 @@ export function presence(socket: Socket): WorkstationPresence {
 }
 
 /** socket.io middleware: a device token (`auth: { token }`) or a session cookie, optionally limited to roles. */
-export function socketAuthenticator(guard: AuthGuard, roles?: Role[]): (socket: Socket, next: (err?: Error) => void) => void {
+export function socketAuthenticator(
+  guard: AuthGuard,
+  revocations: Revocations,
+  config: AppConfig,
+  roles?: Role[],
+): (socket: Socket, next: (err?: Error) => void) => void {
   return (socket, next) => {
+    // Revocations published from here on are checked again when the socket joins.
+    socket.data.revocationMark = revocations.mark;
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const req = socket.request as unknown as AppRequest;
+    // A page of another site opening a socket with the browser's cookie (WebSockets have no CORS).
+    const refused = foreignOrigin(req.headers, config.trustProxy);
+    if (refused) {
+      next(new Error(refused));
+      return;
+    }
     if (typeof token === 'string') req.headers.authorization = `Bearer ${token}`;
     req.cookies = parseCookies(req.headers.cookie);
     guard.authenticate(req).then(
@@ -67,6 +86,42 @@ export function socketAuthenticator(guard: AuthGuard, roles?: Role[]): (socket: 
         next(new Error(err instanceof ApiException ? (err.getResponse() as { message: string }).message : 'authentication failed')),
     );
   };
+}
+
+/**
+ * Ends, at once, every socket of the namespace whose credentials a revocation concerns: the
+ * client is told why (`revoked`) and disconnected by the server, so it does not reconnect.
+ */
+export function enforceRevocations(namespace: Namespace, revocations: Revocations, roles?: Role[]): void {
+  revocations.subscribe((r) => {
+    for (const socket of [...namespace.sockets.values()]) if (ends(socket, r, roles)) endSocket(socket, r);
+  });
+}
+
+/** A revocation published while this socket's handshake was being checked ends it as it joins. */
+export function revokedDuringHandshake(socket: Socket, revocations: Revocations, roles?: Role[]): boolean {
+  for (const r of revocations.since(socket.data.revocationMark as number)) {
+    if (ends(socket, r, roles)) {
+      endSocket(socket, r);
+      return true;
+    }
+  }
+  return false;
+}
+
+function ends(socket: Socket, r: Revocation, roles: Role[] | undefined): boolean {
+  const p = socket.data.principal as Principal | undefined;
+  if (!p || !r.matches(p)) return false;
+  if (r.reason !== 'role-changed') return true;
+  // A new role: the connection keeps going unless this stream needs another one.
+  p.role = r.role!;
+  return roles !== undefined && !roles.includes(r.role!);
+}
+
+function endSocket(socket: Socket, r: Revocation): void {
+  const event: RevokedEvent = { reason: r.reason, message: r.message };
+  socket.emit('revoked', event);
+  socket.disconnect();
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {

@@ -4,8 +4,10 @@ import type { CreateUserRequest, CreatedToken, TokenView, UpdateUserRequest, Use
 import type { Logger } from 'pino';
 import type { Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { article } from '../auth/auth.guard';
 import { DeviceTokensService } from '../auth/device-tokens.service';
 import { generatePassword, hashPassword } from '../auth/passwords';
+import { Revocations } from '../auth/revocations';
 import { SessionsService } from '../auth/sessions.service';
 import { ApiException } from '../common/api-exception';
 import type { AppRequest } from '../common/request-context';
@@ -24,6 +26,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly sessions: SessionsService,
     private readonly audit: AuditService,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly revocations: Revocations,
   ) {
     this.users = store.hub.getRepository(UserEntity);
   }
@@ -121,8 +124,24 @@ export class UsersService implements OnApplicationBootstrap {
     if (body.disabled !== undefined) changes.disabled = body.disabled;
     if (body.password !== undefined) changes.passwordHash = await hashPassword(body.password);
     await this.users.update({ id: user.id }, changes);
-    // A disabled account or a new password ends the account's open dashboard sessions.
-    if (body.disabled === true || body.password !== undefined) await this.sessions.destroyAllFor(user.id);
+    // A disabled account or a new password ends the account's open dashboard sessions; disabling
+    // also ends the socket connections its device tokens hold open; a new role applies to them at once.
+    if (body.disabled === true) {
+      this.revocations.publish({
+        reason: 'account-disabled',
+        message: `The account ${user.username} has been disabled.`,
+        matches: (p) => p.userId === user.id,
+      });
+      await this.sessions.destroyAllFor(user.id, 'account-disabled');
+    } else if (body.password !== undefined) await this.sessions.destroyAllFor(user.id, 'password-changed');
+    if (body.role !== undefined && body.role !== user.role) {
+      this.revocations.publish({
+        reason: 'role-changed',
+        message: `The account ${user.username} is now ${article(body.role)} ${body.role}.`,
+        matches: (p) => p.userId === user.id,
+        role: body.role,
+      });
+    }
     await this.audit.record(req, {
       action: 'user.update',
       target: user.username,

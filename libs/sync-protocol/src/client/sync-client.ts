@@ -830,6 +830,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     };
     this.socket.on('changes.available', onChanges);
     this.socket.on('generation.changed', () => this.syncNow().catch(() => undefined));
+    // The server ended the connection (token revoked, account disabled) and will refuse syncs too:
+    // say so now rather than at the next scheduled sync. socket.io does not reconnect after this.
+    this.socket.on('revoked', (...[event]: SyncServerEvents['revoked']) => {
+      const e = new SyncError('REVOKED', event.message, 401);
+      this.setState('last_status', 'error');
+      this.setState('last_error', `${e.code}: ${e.message}`);
+      this.emit('status', 'error');
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
   }
 
   stop(): void {
