@@ -98,4 +98,18 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     expect(forced).toEqual({ status: 403, body: expect.objectContaining({ code: 'FORBIDDEN' }) });
     await page.close();
   });
+
+  it('sends an open dashboard to the sign-in page the moment its account is disabled, without any click', async () => {
+    const call = await adminSession(server.url);
+    expect((await call('POST', '/api/v1/users', { username: 'mira', role: 'manager', password: 'mira-password-1' })).status).toBe(201);
+    const page = await browser.newPage();
+    await signIn(page, 'mira', 'mira-password-1');
+    await page.getByTestId('overview').waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Alerts' }).click();
+    await page.waitForURL(`${server.url}/alerts`);
+    // The server ends the /ops socket at once (and the session); the page leaves for the sign-in page by itself.
+    expect((await call('PATCH', '/api/v1/users/mira', { disabled: true })).status).toBe(200);
+    await page.waitForURL(/\/login\?next=%2Falerts$/, { timeout: 10_000 });
+    await page.close();
+  });
 });

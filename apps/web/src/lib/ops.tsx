@@ -87,6 +87,12 @@ export function OpsProvider({ enabled, children }: { enabled: boolean; children:
       eventCount.current += 1;
       setMaintenance(state);
     });
+    // The server ended this sign-in (signed out elsewhere, password changed, account disabled) or the
+    // account's role changed: the page reloads, which signs in again or shows what the role may see.
+    s.on('revoked', (event) => {
+      if (event.reason === 'role-changed') window.location.reload();
+      else window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
+    });
     setSocket(s);
     return () => {
       if (retry) clearTimeout(retry);
