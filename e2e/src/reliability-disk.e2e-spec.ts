@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
+import { Workstation, cacpq } from './workstations';
 
 /**
  * Full disk (issue 7): the server's data directory on a small size-limited tmpfs that runs out of
@@ -12,8 +13,10 @@ import { adminSession, sqlite3, startServer, tempDir, type ServerProcess } from 
  * a restart. Needs root (it mounts a tmpfs); `RELIABILITY_LONG=1` repeats every fill several times.
  */
 
-const MOUNT_MB = 64;
-const ROUNDS = process.env.RELIABILITY_LONG === '1' ? 5 : 1;
+const LONG = process.env.RELIABILITY_LONG === '1';
+const ROUNDS = LONG ? 5 : 1;
+/** Room for the seeded master, its backups and VACUUM's copy, also as it grows by a batch each round. */
+const MOUNT_MB = LONG ? 192 : 64;
 /** Quotes per seeding batch and the size of each one's line items: about 4 MB a batch. */
 const BATCH_ROWS = 2000;
 const LINE_ITEMS_CHARS = 1800;
@@ -46,8 +49,10 @@ describe('a full disk under the data directory', () => {
   const acknowledged = new Set<string>();
   /** Jobs that failed for lack of space: their outcome must reach hub.db once the space is back. */
   const failedJobs: number[] = [];
+  let deskFile = '';
   const ballast = () => path.join(mnt, 'ballast.bin');
-  const report: Record<string, unknown> = {};
+  const report: Record<string, unknown> = { rounds: ROUNDS, mountMb: MOUNT_MB };
+  const tally = (key: string) => (report[key] = ((report[key] as number | undefined) ?? 0) + 1);
 
   const freeBytes = () => {
     const s = fs.statfsSync(mnt);
@@ -159,14 +164,22 @@ describe('a full disk under the data directory', () => {
     }
   }
 
-  /** Waits until the server has reached the named fault point one more time than `seen` (it pauses there). */
-  async function reached(point: string, seen: number): Promise<void> {
+  /** Waits until job `id` has reached the named fault point one more time than `seen` (it pauses there). */
+  async function reached(point: string, seen: number, id: number): Promise<void> {
     const count = () => server.output().split(`fault point reached: ${point}`).length - 1;
     const deadline = Date.now() + 30_000;
     while (count() <= seen) {
+      const job = (await (await call('GET', `/api/v1/jobs/${id}`)).json()) as JobView;
+      if (job.status !== 'queued' && job.status !== 'running') throw new Error(`job ${id} ended before ${point}: ${JSON.stringify(job)}`);
       if (Date.now() > deadline) throw new Error(`the server never reached ${point}:\n${server.output()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** WAL files truncated: a write then needs new disk blocks, not the room of an earlier WAL. */
+  async function checkpoint(): Promise<void> {
+    const job = (await (await call('POST', '/api/v1/maintenance/checkpoint')).json()) as JobView;
+    expect((await waitJob(job.id)).status).toBe('succeeded');
   }
   const seenSoFar = (point: string) => server.output().split(`fault point reached: ${point}`).length - 1;
 
@@ -205,8 +218,7 @@ describe('a full disk under the data directory', () => {
     generation = ((await (await call('GET', '/api/v1/sync/info')).json()) as { generation: string }).generation;
     // A master of a realistic size (a few years of quotes), so that filling the rest is quick.
     for (let i = 0; i < 3; i++) expect((await push(batch(BATCH_ROWS))).status).toBe(200);
-    const checkpoint = (await (await call('POST', '/api/v1/maintenance/checkpoint')).json()) as JobView;
-    expect((await waitJob(checkpoint.id)).status).toBe('succeeded');
+    await checkpoint();
     report.masterBytes = fs.statSync(path.join(dataDir, 'database', 'server.db')).size;
   }, 120_000);
 
@@ -225,11 +237,13 @@ describe('a full disk under the data directory', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const before = lastSeq;
       const b = batch(BATCH_ROWS);
+      await checkpoint();
       fill(1024 * 1024);
       const res = await push(b);
       const body = (await res.json()) as ErrorBody;
       report.push = { status: res.status, code: body.code, message: body.message };
       expectDiskFull(res.status, body);
+      tally('pushesRefusedDiskFull');
       expect(await health()).toBe(200);
       // Nothing of the batch is visible: a pull after the last acknowledged change finds none.
       expect(await pullSince(before)).toEqual({ status: 200, changes: 0 });
@@ -240,12 +254,12 @@ describe('a full disk under the data directory', () => {
       expect(await pullSince(before)).toEqual({ status: 200, changes: BATCH_ROWS });
       expect((await push(b)).status).toBe(200);
       expect(await pullSince(lastSeq)).toEqual({ status: 200, changes: 0 });
+      tally('pushesRetriedOnceAfterSpaceReturned');
     }
   });
 
   it('with the disk full to the last byte, sessions, the audit log and sync_log fail cleanly and the store is not wedged', async () => {
-    const checkpoint = (await (await call('POST', '/api/v1/maintenance/checkpoint')).json()) as JobView;
-    expect((await waitJob(checkpoint.id)).status).toBe('succeeded');
+    await checkpoint();
     fill(0);
     const answers: Record<string, { status: number; code?: string; message?: string }> = {};
     const record = async (name: string, res: Response) => {
@@ -292,13 +306,14 @@ describe('a full disk under the data directory', () => {
       const res = await call('POST', '/api/v1/backups', { kind: 'manual' });
       expect(res.status).toBe(202);
       const { id } = (await res.json()) as JobView;
-      await reached('backup.started', seen);
+      await reached('backup.started', seen, id);
       fill(0);
       const job = await waitJob(id);
       report.backup = { status: job.status, error: job.error };
       failedJobs.push(id);
       expect(job.status).toBe('failed');
       expect(job.error).toMatch(/disk .*full/i);
+      tally('backupsFailedDiskFull');
       expect(await health()).toBe(200);
       const files = fs.readdirSync(path.join(dataDir, 'backups'), { recursive: true }) as string[];
       expect(files.filter((f) => f.endsWith('.db') || f.includes('.partial'))).toEqual([]);
@@ -310,6 +325,7 @@ describe('a full disk under the data directory', () => {
       const ok = (await (await call('POST', '/api/v1/backups', { kind: 'manual' })).json()) as JobView;
       const done = await waitJob(ok.id);
       expect({ status: done.status, error: done.error }).toEqual({ status: 'succeeded', error: null });
+      tally('backupsSucceededAfter');
       // Removed again so the next round (and the VACUUM) has the room it needs.
       const list = (await (await call('GET', '/api/v1/backups')).json()) as { name: string; files: { path: string }[] }[];
       for (const b of list) for (const f of b.files) fs.rmSync(path.join(dataDir, f.path), { force: true });
@@ -323,13 +339,14 @@ describe('a full disk under the data directory', () => {
       const res = await call('POST', '/api/v1/maintenance/vacuum');
       expect(res.status).toBe(202);
       const { id } = (await res.json()) as JobView;
-      await reached('vacuum.running', seen);
+      await reached('vacuum.running', seen, id);
       fill(0);
       const job = await waitJob(id);
       report.vacuum = { status: job.status, error: job.error };
       failedJobs.push(id);
       expect(job.status).toBe('failed');
       expect(job.error).toMatch(/disk .*full/i);
+      tally('vacuumsFailedDiskFull');
       expect(await health()).toBe(200);
       // The master is open again, not left held by the failed VACUUM: out of maintenance mode, and a
       // pull says the disk is full (its sync_log row cannot be written) rather than 503 MAINTENANCE.
@@ -346,8 +363,32 @@ describe('a full disk under the data directory', () => {
       // Space back: a VACUUM succeeds, and a push after it.
       const ok = await waitJob(((await (await call('POST', '/api/v1/maintenance/vacuum')).json()) as JobView).id);
       expect({ status: ok.status, error: ok.error }).toEqual({ status: 'succeeded', error: null });
+      tally('vacuumsSucceededAfter');
       expect((await push(batch(10))).status).toBe(200);
     }
+  });
+
+  it('a real workstation syncing while the disk is full is told so, keeps its changes, and syncs them once when space returns', async () => {
+    // The workstation's own file is on the ordinary disk, as on a desktop; only the server's is full.
+    const wsToken = ((await (await call('POST', '/api/v1/users/disk-ws/tokens', { device: 'disk-desk' })).json()) as { token: string })
+      .token;
+    const desk = Workstation.init('disk-desk', root, server.url, wsToken);
+    const rows = Array.from({ length: 200 }, (_, i) => `disk-desk-${i}`);
+    desk.sql(
+      `BEGIN; ${rows.map((id, i) => `INSERT INTO quotes (id, quoteNumber, customer, title, status, notes) VALUES ('${id}', 'Q-DESK-${i}', 'Desk customer', 'Made at a desk', 'draft', '${'n'.repeat(1500)}');`).join(' ')} COMMIT;`,
+    );
+    await checkpoint();
+    fill(0);
+    const failed = cacpq(['client', 'sync', '--db', desk.file]);
+    report.workstationWhileFull = { exitCode: failed.status, stderr: failed.stderr.trim() };
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr).toMatch(/disk is full/);
+    expect(Number(desk.sql('SELECT COUNT(*) FROM _sync_outbox;'))).toBe(rows.length);
+    release();
+    expect(desk.sync()).toBeTruthy();
+    expect(desk.sql('SELECT COUNT(*) FROM _sync_outbox;')).toBe('0');
+    for (const id of rows) acknowledged.add(id);
+    deskFile = desk.file;
   });
 
   it('after all of it the files are intact and every acknowledged row is there, once', async () => {
@@ -376,6 +417,11 @@ describe('a full disk under the data directory', () => {
       sqlite3(path.join(dataDir, 'hub/hub.db'), `SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running');`).stdout.trim(),
     ).toBe('0');
     report.jobRowsHeldBack = server.output().split('could not write the job row').length - 1;
+    // The workstation and the master hold the same rows it made.
+    const deskRows = `SELECT id, quoteNumber, notes, server_seq FROM quotes WHERE id LIKE 'disk-desk-%' ORDER BY id;`;
+    const master = sqlite3(path.join(dataDir, 'database/server.db'), deskRows).stdout;
+    expect(master.split('\n').filter(Boolean)).toHaveLength(200);
+    expect(sqlite3(deskFile, deskRows).stdout).toBe(master);
     const stored = new Set(ids);
     const missing = [...acknowledged].filter((id) => !stored.has(id));
     expect(missing).toEqual([]);
