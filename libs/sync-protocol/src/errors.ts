@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
   MAINTENANCE: 503,
+  /** The server's disk (or a database file's size limit) is full: nothing of the request was saved. */
+  DISK_FULL: 507,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

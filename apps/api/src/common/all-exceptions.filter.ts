@@ -4,6 +4,7 @@ import { StoreSuspendedError } from '@cacpq/db';
 import type { ApiErrorBody, ErrorCode } from '@cacpq/sync-protocol';
 import type { Logger } from 'pino';
 import { ApiException } from './api-exception';
+import { DISK_FULL_MESSAGE, isDiskFull } from './disk-full';
 import type { AppRequest } from './request-context';
 
 const STATUS_CODES: Record<number, ErrorCode> = {
@@ -21,8 +22,9 @@ const STATUS_CODES: Record<number, ErrorCode> = {
 
 /**
  * Every error leaves as `{statusCode, code, message, requestId, details?}`. Nest's own HTTP
- * errors (an unknown route, say) get a code too; anything unexpected is a 500 that is logged
- * with its stack and answered without one.
+ * errors (an unknown route, say) get a code too; a write that found the disk full is a 507
+ * `DISK_FULL` with a sentence (logged); anything else unexpected is a 500 that is logged with its
+ * stack and answered without one.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
@@ -37,6 +39,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
     }
     if (exception instanceof StoreSuspendedError) res.setHeader('Retry-After', '15');
+    if (body.code === 'DISK_FULL') res.setHeader('Retry-After', '60');
     if (body.statusCode >= 500) {
       this.logger.error({ err: exception, requestId: req.id, path: req.path }, 'request failed');
     }
@@ -58,6 +61,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const message =
         status === HttpStatus.NOT_FOUND ? `There is no ${req.method} ${req.path} on this server.` : sentence(exception.message);
       return { statusCode: status, code, message, requestId };
+    }
+    if (isDiskFull(exception)) {
+      // SQLite rolled the statement or transaction back: a 507 the caller can retry once space returns, not a 500.
+      return { statusCode: 507, code: 'DISK_FULL', message: DISK_FULL_MESSAGE, requestId };
     }
     return {
       statusCode: 500,

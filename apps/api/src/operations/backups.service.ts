@@ -22,6 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { ApiException } from '../common/api-exception';
+import { isDiskFull } from '../common/disk-full';
 import { LOGGER } from '../common/tokens';
 import { SettingsService } from '../settings/settings.service';
 import { extractEntries, writeZip, verifyZip } from './zip';
@@ -323,6 +324,7 @@ export class BackupsService implements OnModuleInit {
         );
       }
       fs.mkdirSync(dest.dir, { recursive: true });
+      await faultPoint('backup.started');
       // 1. Online copies into .partial files, row counts of the master at the instant each copy completed.
       const copyStarted = Date.now();
       const counted: Partial<Record<Role, Record<string, number>>> = {};
@@ -421,6 +423,11 @@ export class BackupsService implements OnModuleInit {
     } catch (err) {
       for (const p of partials) removeDatabaseFile(p);
       if (dest.partialDir) fs.rmSync(dest.partialDir, { recursive: true, force: true });
+      if (isDiskFull(err)) {
+        throw new Error(
+          `The disk ran full while the ${kind} backup was being written (${(err as Error).message}); the partial copy was removed and nothing entered the catalogue. Free some space (old backups in ${this.layout.backupsDir}) and try again.`,
+        );
+      }
       throw err;
     } finally {
       if (dest.work) this.removeWork(dest.work);

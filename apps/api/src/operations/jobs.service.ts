@@ -72,9 +72,15 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
   /** On shutdown queued jobs are dropped (recorded as interrupted at the next start); a running one may finish. */
   async beforeApplicationShutdown(): Promise<void> {
     this.queue.length = 0;
-    if (this.running === null) return;
-    this.logger.info({ job: this.running }, 'waiting for the running job before shutting down');
-    await Promise.race([this.waitFor(this.running), new Promise((resolve) => setTimeout(resolve, this.config.shutdownTimeoutMs).unref())]);
+    if (this.running !== null) {
+      this.logger.info({ job: this.running }, 'waiting for the running job before shutting down');
+      await Promise.race([
+        this.waitFor(this.running),
+        new Promise((resolve) => setTimeout(resolve, this.config.shutdownTimeoutMs).unref()),
+      ]);
+    }
+    // Outcomes a full disk kept out of hub.db: a last try (otherwise the next start calls them interrupted).
+    for (const [id, row] of [...this.unsaved]) this.saveFinal(id, row);
   }
 
   get runningJob(): number | null {
@@ -136,17 +142,65 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
       return;
     }
     this.running = next.id;
-    void this.run(next.id, next.handler).finally(() => {
-      this.running = null;
-      this.pump();
-    });
+    void this.run(next.id, next.handler)
+      .catch((err: unknown) => this.logger.error({ err, job: next.id }, 'the job runner failed'))
+      .finally(() => {
+        this.running = null;
+        this.pump();
+      });
+  }
+
+  /**
+   * A job's row is bookkeeping in hub.db: on a full disk writing it fails, and the job must still run
+   * to its end with the process up. Progress and notes are then skipped (the events still go out);
+   * the outcome is kept here, shown by get() and list(), and written as soon as hub.db takes it.
+   */
+  private readonly unsaved = new Map<number, FinalRow>();
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  private tryWrite(id: number, sql: string, ...args: unknown[]): boolean {
+    try {
+      this.store.hubDb.prepare(sql).run(...args);
+      return true;
+    } catch (err) {
+      this.logger.error({ err, job: id }, 'could not write the job row to hub.db');
+      return false;
+    }
+  }
+
+  private saveFinal(id: number, f: FinalRow): void {
+    const ok = this.tryWrite(
+      id,
+      'UPDATE jobs SET status = ?, finished_at = ?, duration_ms = ?, progress = ?, phase = ?, result = ?, error = ? WHERE id = ?',
+      f.status,
+      f.finished_at,
+      f.duration_ms,
+      f.progress,
+      f.phase,
+      f.result,
+      f.error,
+      id,
+    );
+    if (ok) {
+      this.unsaved.delete(id);
+    } else {
+      this.unsaved.set(id, f);
+      this.retryTimer ??= setInterval(() => {
+        for (const [jobId, row] of [...this.unsaved]) this.saveFinal(jobId, row);
+        if (this.unsaved.size === 0 && this.retryTimer) {
+          clearInterval(this.retryTimer);
+          this.retryTimer = null;
+        }
+      }, 5000).unref();
+    }
   }
 
   private async run(id: number, handler: JobHandler): Promise<void> {
     const started = Date.now();
-    const hub = this.store.hubDb;
-    hub.prepare(`UPDATE jobs SET status = 'running', started_at = ?, phase = 'starting' WHERE id = ?`).run(sqlTime(), id);
+    this.tryWrite(id, `UPDATE jobs SET status = 'running', started_at = ?, phase = 'starting' WHERE id = ?`, sqlTime(), id);
     this.events.jobUpdated(this.get(id));
+    let lastProgress = 0;
+    let rowWritable = true;
     let notes: Record<string, unknown> = {};
     let lastWrite = 0;
     let lastEmit = 0;
@@ -158,9 +212,12 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
         const p = Math.max(0, Math.min(1, fraction));
         const phaseChanged = phase !== undefined && phase !== lastPhase;
         if (phase !== undefined) lastPhase = phase;
+        lastProgress = p;
         if (phaseChanged || now - lastWrite >= 500) {
           lastWrite = now;
-          hub.prepare('UPDATE jobs SET progress = ?, phase = coalesce(?, phase) WHERE id = ?').run(p, phase ?? null, id);
+          // Called from timers too (a worker's progress): a failed write must never throw out of here.
+          if (rowWritable)
+            rowWritable = this.tryWrite(id, 'UPDATE jobs SET progress = ?, phase = coalesce(?, phase) WHERE id = ?', p, phase ?? null, id);
         }
         if (phaseChanged || now - lastEmit >= 200) {
           lastEmit = now;
@@ -169,7 +226,7 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
       },
       note: (details) => {
         notes = { ...notes, ...details };
-        hub.prepare('UPDATE jobs SET result = ? WHERE id = ?').run(JSON.stringify(notes), id);
+        if (rowWritable) rowWritable = this.tryWrite(id, 'UPDATE jobs SET result = ? WHERE id = ?', JSON.stringify(notes), id);
       },
     };
     let status: JobStatus = 'succeeded';
@@ -184,18 +241,15 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
       if (status === 'failed') this.logger.error({ err, job: id }, 'job failed');
     }
     const finished = Date.now();
-    hub
-      .prepare(`UPDATE jobs SET status = ?, finished_at = ?, duration_ms = ?, progress = ?, phase = ?, result = ?, error = ? WHERE id = ?`)
-      .run(
-        status,
-        sqlTime(new Date(finished)),
-        finished - started,
-        status === 'succeeded' ? 1 : this.get(id).progress,
-        status === 'succeeded' ? 'done' : (lastPhase ?? null),
-        JSON.stringify(notes),
-        error,
-        id,
-      );
+    this.saveFinal(id, {
+      status,
+      finished_at: sqlTime(new Date(finished)),
+      duration_ms: finished - started,
+      progress: status === 'succeeded' ? 1 : lastProgress,
+      phase: status === 'succeeded' ? 'done' : (lastPhase ?? null),
+      result: JSON.stringify(notes),
+      error,
+    });
     const job = this.get(id);
     this.logger.info({ job: id, type: job.type, status, durationMs: job.durationMs, error }, 'job finished');
     this.events.jobUpdated(job);
@@ -204,7 +258,7 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
   get(id: number): JobView {
     const row = this.store.hubDb.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
     if (!row) throw new ApiException('NOT_FOUND', `There is no job ${id}.`);
-    return view(row);
+    return view({ ...row, ...this.unsaved.get(id) });
   }
 
   list(q: JobsQuery, types?: readonly JobType[]): JobView[] {
@@ -228,7 +282,7 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
     const rows = this.store.hubDb
       .prepare(`SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
       .all(...args, q.limit) as JobRow[];
-    return rows.map(view);
+    return rows.map((r) => view({ ...r, ...this.unsaved.get(r.id) }));
   }
 
   /** The last finished run of each job type (for schedules and health). */
@@ -243,6 +297,9 @@ export class JobsService implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 }
+
+/** What a finished job writes to its row. */
+type FinalRow = Pick<JobRow, 'status' | 'finished_at' | 'duration_ms' | 'progress' | 'phase' | 'result' | 'error'>;
 
 function view(r: JobRow): JobView {
   return {

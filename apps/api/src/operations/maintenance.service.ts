@@ -4,6 +4,7 @@ import type { JobView, MaintenanceJob } from '@cacpq/sync-protocol';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
+import { isDiskFull } from '../common/disk-full';
 import type { Principal } from '../common/request-context';
 import { LOGGER } from '../common/tokens';
 import { SettingsService } from '../settings/settings.service';
@@ -142,6 +143,11 @@ export class MaintenanceService {
         const r = await runDbWorker({ file, journalMode: 'WAL', synchronous: 'FULL', exec: sql, checkpoint: true }, () =>
           ctx.progress(base + share * Math.min(0.95, fileBytes(`${file}-wal`) / size), `${label} ${name}`),
         );
+        if (r.problem && isDiskFull(r.problem)) {
+          throw new Error(
+            `${label} of ${name} failed: the disk ran full while it ran (${r.problem}). The file is as it was before (SQLite rolled the work back); free some space and run it again.`,
+          );
+        }
         if (r.problem)
           throw new Error(`${label} of ${name} failed: ${r.problem}. The file is as it was before (SQLite rolled the work back).`);
         timings[name] = r.results;

@@ -2,6 +2,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { MasterStore, sqlTime } from '@cacpq/db';
 import type Database from 'better-sqlite3';
 import { ApiException } from '../common/api-exception';
+import { isDiskFull } from '../common/disk-full';
 import { SyncMetrics } from '../metrics/sync-metrics';
 import { OpsEvents } from '../operations/ops-events';
 
@@ -116,11 +117,26 @@ export class SyncLogService {
     }
   }
 
+  /**
+   * Records a failed sync. Never throws: the caller rethrows the sync's own error, which must not be
+   * masked by this row failing too (on a full disk, say, the row cannot be written either).
+   */
   recordError(e: { user: string; clientId: string; syncId?: string; startedAt: number; error: unknown }): void {
+    try {
+      this.recordErrorRow(e);
+    } catch {
+      // The row could not be written (the disk is full, say): the sync still ends, in the metrics at least.
+      const key = this.key(e.clientId, e.syncId);
+      if (key) this.open.delete(key);
+      this.metrics?.ended('error', Date.now() - e.startedAt);
+    }
+  }
+
+  private recordErrorRow(e: { user: string; clientId: string; syncId?: string; startedAt: number; error: unknown }): void {
     const message =
       e.error instanceof ApiException
         ? `${e.error.code}: ${(e.error.getResponse() as { message: string }).message}`
-        : `INTERNAL: ${(e.error as Error).message}`;
+        : `${isDiskFull(e.error) ? 'DISK_FULL' : 'INTERNAL'}: ${(e.error as Error).message}`;
     const key = this.key(e.clientId, e.syncId);
     const open = key ? this.open.get(key) : undefined;
     if (open && key) {
