@@ -133,7 +133,7 @@ export const PullQuery = z.strictObject({
 });
 export type PullQuery = z.infer<typeof PullQuery>;
 
-export const SnapshotQuery = z.strictObject({ clientId: ClientId.optional() });
+export const SnapshotQuery = z.strictObject({ clientId: ClientId.optional(), syncId: z.string().max(100).optional() });
 export type SnapshotQuery = z.infer<typeof SnapshotQuery>;
 
 export const PulledChange = z.object({

@@ -387,6 +387,38 @@ describe('push and pull', () => {
   });
 });
 
+describe('sync_log when answers are lost and asked again', () => {
+  const logRows = (clientId: string) =>
+    server.store.serverDb.prepare('SELECT * FROM sync_log WHERE client_id = ? ORDER BY id').all(clientId) as Record<string, unknown>[];
+
+  it('counts a pull page asked again once, in its own sync, also after the last page', async () => {
+    for (const id of ['relog-1', 'relog-2', 'relog-3']) await push(alice, [component(id)], { clientId: 'ws-relog-writer' }).expect(200);
+    const syncId = randomUUID();
+    const page = (cursor: number, until?: number) =>
+      alice
+        .auth(server.http.get('/api/v1/sync/pull'), 'GET')
+        .query({ generation, clientId: 'ws-relog', cursor, limit: 2, syncId, ...(until !== undefined ? { until } : {}) })
+        .expect(200);
+    const start = (await alice.auth(server.http.get('/api/v1/sync/info'), 'GET').expect(200)).body.lastSeq - 3;
+    const first = (await page(start)).body as PullResponse;
+    expect(first).toMatchObject({ hasMore: true });
+    await page(start); // the first answer was lost
+    const last = (await page(first.cursor, first.until)).body as PullResponse;
+    expect(last).toMatchObject({ hasMore: false });
+    await page(first.cursor, first.until); // and the last one too
+    expect(logRows('ws-relog')).toEqual([expect.objectContaining({ status: 'success', records_pulled: 3, records_pushed: 0 })]);
+  });
+
+  it('logs a snapshot fetched twice with one sync id as one sync', async () => {
+    const url = `/api/v1/sync/snapshot?clientId=ws-relog-snap&syncId=${randomUUID()}`;
+    const res = await alice.auth(server.http.get(url), 'GET').buffer(true).expect(200);
+    await alice.auth(server.http.get(url), 'GET').buffer(true).expect(200);
+    expect(logRows('ws-relog-snap')).toEqual([
+      expect.objectContaining({ status: 'success', records_pulled: Number(res.headers['x-snapshot-rows']) }),
+    ]);
+  });
+});
+
 describe('bad pushes get a 4xx with a code and a sentence, and the master is unchanged', () => {
   const dump = () =>
     JSON.stringify(

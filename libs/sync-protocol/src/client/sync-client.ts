@@ -700,7 +700,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.emit('progress', { phase: 'snapshot', done: 0 });
     const { bytes, headers } = await this.request<{ bytes: Buffer; headers: Headers }>(
       'GET',
-      `/api/v1/sync/snapshot?${new URLSearchParams({ clientId: this.getState('client_id')! })}`,
+      // Its own sync id: a snapshot fetched again after a cut answer is logged as one sync.
+      `/api/v1/sync/snapshot?${new URLSearchParams({ clientId: this.getState('client_id')!, syncId: randomUUID() })}`,
       undefined,
       true,
     );
