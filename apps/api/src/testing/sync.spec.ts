@@ -565,6 +565,28 @@ describe('numbers', () => {
     expect([kind.status, kind.body.message]).toEqual([400, 'Invalid path: the value must be one of "quote", "project".']);
   });
 
+  it('answers an allocation retried with the same request id (its answer was lost) with the same numbers', async () => {
+    const count = () => (server.store.numbersDb.prepare('SELECT COUNT(*) AS n FROM generated_numbers').get() as { n: number }).n;
+    const before = count();
+    const first = await alice.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'req-once-1' }).expect(201);
+    const again = await alice.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'req-once-1' }).expect(201);
+    expect(again.body).toEqual(first.body);
+    const block = await alice.auth(server.http.post('/api/v1/numbers/quote/reserve'), 'POST').send({ count: 3, requestId: 'req-once-2' });
+    const blockAgain = await alice
+      .auth(server.http.post('/api/v1/numbers/quote/reserve'), 'POST')
+      .send({ count: 3, requestId: 'req-once-2' })
+      .expect(201);
+    expect(blockAgain.body).toEqual(block.body);
+    expect(count()).toBe(before + 4);
+    // Another user's request id is their own; the same id for another allocation is refused.
+    const bobs = await bob.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'req-once-1' }).expect(201);
+    expect(bobs.body.number).not.toBe(first.body.number);
+    const reused = await alice.auth(server.http.post('/api/v1/numbers/project'), 'POST').send({ requestId: 'req-once-1' });
+    expect([reused.status, reused.body.code]).toEqual([409, 'REQUEST_ID_REUSED']);
+    const bad = await alice.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'no spaces' });
+    expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
   it('never issues a number twice after generated_numbers.db loses rows (a restore to an older copy)', async () => {
     const issued = (await alice.auth(server.http.post('/api/v1/numbers/quote'), 'POST').expect(201)).body.number as string;
     server.store.numbersDb.prepare(`DELETE FROM generated_numbers WHERE type = 'quote' AND created_at > datetime('now', '-1 hour')`).run();
