@@ -10,6 +10,7 @@ import { DataDirLock } from './lock';
 import { CreateMasterSchema1764000000000 } from './migrations/server/1764000000000-create-master-schema';
 import { CreateHubSchema1764000000100 } from './migrations/hub/1764000000100-create-hub-schema';
 import { CreateNumbersSchema1764000000200 } from './migrations/numbers/1764000000200-create-numbers-schema';
+import { AddNumberRequestIds1764400000200 } from './migrations/numbers/1764400000200-add-number-request-ids';
 import { AddSyncEngineTables1764100000000 } from './migrations/server/1764100000000-add-sync-engine-tables';
 import { AddNumberHighWater1764100000100 } from './migrations/hub/1764100000100-add-number-high-water';
 import { AddOperationsTables1764200000100 } from './migrations/hub/1764200000100-add-operations-tables';
@@ -32,7 +33,7 @@ export const SERVER_MIGRATIONS: MigrationClass[] = [
   AddMonitoringIndexes1764300000000,
   AddMonitoringRollups1764300000300,
 ];
-export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200];
+export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200, AddNumberRequestIds1764400000200];
 export const HUB_MIGRATIONS: MigrationClass[] = [
   CreateHubSchema1764000000100,
   AddNumberHighWater1764100000100,

@@ -133,7 +133,7 @@ export const PullQuery = z.strictObject({
 });
 export type PullQuery = z.infer<typeof PullQuery>;
 
-export const SnapshotQuery = z.strictObject({ clientId: ClientId.optional() });
+export const SnapshotQuery = z.strictObject({ clientId: ClientId.optional(), syncId: z.string().max(100).optional() });
 export type SnapshotQuery = z.infer<typeof SnapshotQuery>;
 
 export const PulledChange = z.object({
@@ -207,10 +207,21 @@ export const NUMBER_KINDS = ['quote', 'project'] as const;
 export const NumberKind = z.enum(NUMBER_KINDS);
 export type NumberKind = z.infer<typeof NumberKind>;
 
-export const AllocateRequest = z.strictObject({ clientId: ClientId.optional() });
+/**
+ * Makes an allocation idempotent: the same request id from the same user (a retry after a lost
+ * answer) gets the numbers the first attempt issued, never new ones.
+ */
+const NumberRequestId = z
+  .string()
+  .min(1, 'is required')
+  .max(100, 'must be at most 100 characters')
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -');
+
+export const AllocateRequest = z.strictObject({ clientId: ClientId.optional(), requestId: NumberRequestId.optional() });
 export const ReserveRequest = z.strictObject({
   count: z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'),
   clientId: ClientId.optional(),
+  requestId: NumberRequestId.optional(),
 });
 export type ReserveRequest = z.infer<typeof ReserveRequest>;
 

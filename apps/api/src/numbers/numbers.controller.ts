@@ -33,7 +33,15 @@ export class NumbersController {
     @Param('kind', Kind) kind: NumberKind,
     @Body(new ZodPipe(AllocateRequest.optional())) body?: z.infer<typeof AllocateRequest>,
   ): IssuedNumber {
-    return this.numbers.allocate(kind, 1, req.principal!.username, body?.clientId ?? null, 'issued')[0];
+    return this.numbers.allocate(
+      kind,
+      1,
+      req.principal!.username,
+      body?.clientId ?? null,
+      'issued',
+      new Date(),
+      body?.requestId ?? null,
+    )[0];
   }
 
   @Post(':kind/reserve')
@@ -44,7 +52,15 @@ export class NumbersController {
     @Param('kind', Kind) kind: NumberKind,
     @Body(new ZodPipe(ReserveRequest)) body: ReserveRequest,
   ): IssuedNumber[] {
-    return this.numbers.allocate(kind, body.count, req.principal!.username, body.clientId ?? null, 'reserved');
+    return this.numbers.allocate(
+      kind,
+      body.count,
+      req.principal!.username,
+      body.clientId ?? null,
+      'reserved',
+      new Date(),
+      body.requestId ?? null,
+    );
   }
 
   @Put(':kind/format')

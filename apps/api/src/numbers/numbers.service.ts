@@ -58,7 +58,26 @@ export class NumbersService {
     clientId: string | null,
     status: 'issued' | 'reserved',
     now = new Date(),
+    requestId: string | null = null,
   ): IssuedNumber[] {
+    if (requestId !== null) {
+      // A retry whose first answer was lost: the numbers that attempt issued, not new ones.
+      const prior = this.numbers
+        .prepare(
+          `SELECT type, number, year, sequence, created_at, created_by, client_id, status FROM generated_numbers
+           WHERE created_by = ? AND request_id = ? ORDER BY id`,
+        )
+        .all(who, requestId) as NumberRow[];
+      if (prior.length > 0) {
+        if (prior.length !== count || prior.some((r) => r.type !== kind || r.status !== status)) {
+          throw new ApiException(
+            'REQUEST_ID_REUSED',
+            `Request ${requestId} already allocated other numbers (${prior.length} ${prior[0].type}, ${prior[0].status}); use a new request id.`,
+          );
+        }
+        return prior.map(issued);
+      }
+    }
     const format = this.format(kind);
     const year = format.yearly ? now.getUTCFullYear() : 0;
     const fileMax =
@@ -89,10 +108,11 @@ export class NumbersService {
       )
       .run(kind, year, sequence, at);
     const insert = this.numbers.prepare(
-      `INSERT INTO generated_numbers (type, number, year, sequence, created_at, created_by, client_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO generated_numbers (type, number, year, sequence, created_at, created_by, client_id, status, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.numbers.transaction(() => {
-      for (const p of picked) insert.run(kind, p.number, year, p.sequence, at, who, clientId, status);
+      for (const p of picked) insert.run(kind, p.number, year, p.sequence, at, who, clientId, status, requestId);
     })();
     return picked.map((p) => ({ number: p.number, kind, year, sequence: p.sequence, issuedBy: who, issuedAt: at, clientId, status }));
   }
@@ -104,15 +124,19 @@ export class NumbersService {
          ${q.kind ? 'WHERE type = ?' : ''} ORDER BY id DESC LIMIT ?`,
       )
       .all(...(q.kind ? [q.kind, q.limit] : [q.limit])) as NumberRow[];
-    return rows.map((r) => ({
-      number: r.number,
-      kind: r.type,
-      year: r.year ?? 0,
-      sequence: r.sequence ?? 0,
-      issuedBy: r.created_by ?? 'legacy',
-      issuedAt: r.created_at ?? '',
-      clientId: r.client_id,
-      status: r.status,
-    }));
+    return rows.map(issued);
   }
+}
+
+function issued(r: NumberRow): IssuedNumber {
+  return {
+    number: r.number,
+    kind: r.type,
+    year: r.year ?? 0,
+    sequence: r.sequence ?? 0,
+    issuedBy: r.created_by ?? 'legacy',
+    issuedAt: r.created_at ?? '',
+    clientId: r.client_id,
+    status: r.status,
+  };
 }

@@ -10,7 +10,14 @@ interface OpenSync {
   logId: number;
   startedAt: number;
   touched: number;
+  /** Records pulled per page already counted, by the page's cursor: a page asked again (its answer was lost) replaces its count. */
+  pages: Map<string, number>;
+  /** The last page was answered; kept a while so that a retry of it is still recognised. */
+  done: boolean;
 }
+
+/** How long an ended sync is remembered for retries of its last answer. */
+const ENDED_KEPT_MS = 10 * 60_000;
 
 /**
  * One `sync_log` row per sync, with the guide's columns plus user, client id and error. A sync
@@ -78,9 +85,9 @@ export class SyncLogService {
     const key = this.key(e.clientId, e.syncId);
     // A sync of several push batches has a row per batch: the one before this has ended.
     const earlier = key ? this.open.get(key) : undefined;
-    if (key) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
+    if (key) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now(), pages: new Map(), done: false });
     this.metrics?.pushed(e.pushed, e.conflicts);
-    if (earlier) {
+    if (earlier && !earlier.done) {
       this.metrics?.ended('success', earlier.touched - earlier.startedAt);
       this.finished(earlier.logId);
     }
@@ -90,31 +97,55 @@ export class SyncLogService {
     }
   }
 
-  recordPull(e: { user: string; clientId: string; syncId?: string; pulled: number; startedAt: number; done: boolean }): void {
+  /**
+   * A pulled page (or a snapshot, `page: 'snapshot'`). With a sync id and the page's cursor, a page
+   * asked again because its answer was lost is counted once, in its own sync's row, even after the
+   * sync's last page.
+   */
+  recordPull(e: {
+    user: string;
+    clientId: string;
+    syncId?: string;
+    page?: string;
+    pulled: number;
+    startedAt: number;
+    done: boolean;
+  }): void {
+    this.prune();
     const key = this.key(e.clientId, e.syncId);
     const open = key ? this.open.get(key) : undefined;
     if (open) {
+      const before = e.page !== undefined ? open.pages.get(e.page) : undefined;
+      const added = e.pulled - (before ?? 0);
+      if (e.page !== undefined) open.pages.set(e.page, e.pulled);
       this.stmt('UPDATE sync_log SET records_pulled = records_pulled + ?, duration_ms = ? WHERE id = ?').run(
-        e.pulled,
-        Date.now() - open.startedAt,
+        added,
+        open.done ? this.durationOf(open.logId) : Date.now() - open.startedAt,
         open.logId,
       );
       open.touched = Date.now();
-      if (e.done && key) this.open.delete(key);
-      this.metrics?.pulled(e.pulled);
-      if (e.done) {
+      this.metrics?.pulled(added);
+      if (e.done && !open.done) {
+        open.done = true;
         this.metrics?.ended('success', Date.now() - open.startedAt);
         this.finished(open.logId);
       }
       return;
     }
     const logId = this.insert(e.user, e.clientId, 'success', 0, e.pulled, 0, Date.now() - e.startedAt, null);
-    if (key && !e.done) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now() });
+    if (key) {
+      const pages = new Map(e.page !== undefined ? [[e.page, e.pulled]] : []);
+      this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now(), pages, done: e.done });
+    }
     this.metrics?.pulled(e.pulled);
     if (!key || e.done) {
       this.metrics?.ended('success', Date.now() - e.startedAt);
       this.finished(logId);
     }
+  }
+
+  private durationOf(logId: number): number {
+    return (this.stmt('SELECT duration_ms FROM sync_log WHERE id = ?').get(logId) as { duration_ms: number } | undefined)?.duration_ms ?? 0;
   }
 
   /**
@@ -139,7 +170,7 @@ export class SyncLogService {
         : `${isDiskFull(e.error) ? 'DISK_FULL' : 'INTERNAL'}: ${(e.error as Error).message}`;
     const key = this.key(e.clientId, e.syncId);
     const open = key ? this.open.get(key) : undefined;
-    if (open && key) {
+    if (open && key && !open.done) {
       this.stmt(`UPDATE sync_log SET status = 'error', error = ?, duration_ms = ? WHERE id = ?`).run(
         message,
         Date.now() - open.startedAt,
@@ -183,12 +214,17 @@ export class SyncLogService {
     });
   }
 
-  /** Syncs whose workstation went away mid-way are closed after an hour. */
+  private prunedAt = 0;
+
+  /** Syncs whose workstation went away mid-way are closed after an hour; ended ones forgotten after ten minutes. */
   private prune(): void {
-    const cutoff = Date.now() - 3600_000;
+    const now = Date.now();
+    if (now - this.prunedAt < 10_000) return;
+    this.prunedAt = now;
     for (const [k, v] of this.open) {
-      if (v.touched >= cutoff) continue;
+      if (v.done ? v.touched >= now - ENDED_KEPT_MS : v.touched >= now - 3600_000) continue;
       this.open.delete(k);
+      if (v.done) continue;
       this.metrics?.ended('success', v.touched - v.startedAt);
       this.finished(v.logId);
     }

@@ -72,7 +72,8 @@ export class SyncController {
     }
     try {
       const gz = await gzip(await fs.promises.readFile(snap.file));
-      this.log.recordPull({ user: who.username, clientId, pulled: snap.rows, startedAt, done: true });
+      // With the workstation's sync id, a snapshot fetched again (the first answer was cut) is still one sync.
+      this.log.recordPull({ user: who.username, clientId, syncId: q.syncId, page: 'snapshot', pulled: snap.rows, startedAt, done: true });
       res.setHeader('Content-Type', 'application/gzip');
       res.setHeader('X-Snapshot-Seq', String(snap.lastSeq));
       res.setHeader('X-Generation', snap.generation);

@@ -541,6 +541,7 @@ export class SyncService {
         user: who.username,
         clientId: q.clientId,
         syncId: q.syncId,
+        page: String(q.cursor),
         pulled: answer.changes.length,
         startedAt: started,
         done: !answer.hasMore,

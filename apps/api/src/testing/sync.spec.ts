@@ -387,6 +387,38 @@ describe('push and pull', () => {
   });
 });
 
+describe('sync_log when answers are lost and asked again', () => {
+  const logRows = (clientId: string) =>
+    server.store.serverDb.prepare('SELECT * FROM sync_log WHERE client_id = ? ORDER BY id').all(clientId) as Record<string, unknown>[];
+
+  it('counts a pull page asked again once, in its own sync, also after the last page', async () => {
+    for (const id of ['relog-1', 'relog-2', 'relog-3']) await push(alice, [component(id)], { clientId: 'ws-relog-writer' }).expect(200);
+    const syncId = randomUUID();
+    const page = (cursor: number, until?: number) =>
+      alice
+        .auth(server.http.get('/api/v1/sync/pull'), 'GET')
+        .query({ generation, clientId: 'ws-relog', cursor, limit: 2, syncId, ...(until !== undefined ? { until } : {}) })
+        .expect(200);
+    const start = (await alice.auth(server.http.get('/api/v1/sync/info'), 'GET').expect(200)).body.lastSeq - 3;
+    const first = (await page(start)).body as PullResponse;
+    expect(first).toMatchObject({ hasMore: true });
+    await page(start); // the first answer was lost
+    const last = (await page(first.cursor, first.until)).body as PullResponse;
+    expect(last).toMatchObject({ hasMore: false });
+    await page(first.cursor, first.until); // and the last one too
+    expect(logRows('ws-relog')).toEqual([expect.objectContaining({ status: 'success', records_pulled: 3, records_pushed: 0 })]);
+  });
+
+  it('logs a snapshot fetched twice with one sync id as one sync', async () => {
+    const url = `/api/v1/sync/snapshot?clientId=ws-relog-snap&syncId=${randomUUID()}`;
+    const res = await alice.auth(server.http.get(url), 'GET').buffer(true).expect(200);
+    await alice.auth(server.http.get(url), 'GET').buffer(true).expect(200);
+    expect(logRows('ws-relog-snap')).toEqual([
+      expect.objectContaining({ status: 'success', records_pulled: Number(res.headers['x-snapshot-rows']) }),
+    ]);
+  });
+});
+
 describe('bad pushes get a 4xx with a code and a sentence, and the master is unchanged', () => {
   const dump = () =>
     JSON.stringify(
@@ -531,6 +563,28 @@ describe('numbers', () => {
     expect([bad.status, bad.body.message]).toEqual([400, 'Invalid request body: format must contain {SEQ} or {SEQ:n} exactly once.']);
     const kind = await alice.auth(server.http.post('/api/v1/numbers/invoice'), 'POST');
     expect([kind.status, kind.body.message]).toEqual([400, 'Invalid path: the value must be one of "quote", "project".']);
+  });
+
+  it('answers an allocation retried with the same request id (its answer was lost) with the same numbers', async () => {
+    const count = () => (server.store.numbersDb.prepare('SELECT COUNT(*) AS n FROM generated_numbers').get() as { n: number }).n;
+    const before = count();
+    const first = await alice.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'req-once-1' }).expect(201);
+    const again = await alice.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'req-once-1' }).expect(201);
+    expect(again.body).toEqual(first.body);
+    const block = await alice.auth(server.http.post('/api/v1/numbers/quote/reserve'), 'POST').send({ count: 3, requestId: 'req-once-2' });
+    const blockAgain = await alice
+      .auth(server.http.post('/api/v1/numbers/quote/reserve'), 'POST')
+      .send({ count: 3, requestId: 'req-once-2' })
+      .expect(201);
+    expect(blockAgain.body).toEqual(block.body);
+    expect(count()).toBe(before + 4);
+    // Another user's request id is their own; the same id for another allocation is refused.
+    const bobs = await bob.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'req-once-1' }).expect(201);
+    expect(bobs.body.number).not.toBe(first.body.number);
+    const reused = await alice.auth(server.http.post('/api/v1/numbers/project'), 'POST').send({ requestId: 'req-once-1' });
+    expect([reused.status, reused.body.code]).toEqual([409, 'REQUEST_ID_REUSED']);
+    const bad = await alice.auth(server.http.post('/api/v1/numbers/quote'), 'POST').send({ requestId: 'no spaces' });
+    expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 
   it('never issues a number twice after generated_numbers.db loses rows (a restore to an older copy)', async () => {

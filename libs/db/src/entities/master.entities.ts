@@ -63,6 +63,7 @@ export interface GeneratedNumberRow {
   client_id: string | null;
   status: string;
   duplicate_of: number | null;
+  request_id: string | null;
 }
 
 export const GeneratedNumberEntity = new EntitySchema<GeneratedNumberRow>({
@@ -79,5 +80,6 @@ export const GeneratedNumberEntity = new EntitySchema<GeneratedNumberRow>({
     client_id: { type: 'text', nullable: true },
     status: { type: 'text' },
     duplicate_of: { type: 'integer', nullable: true },
+    request_id: { type: 'text', nullable: true },
   },
 });

@@ -281,6 +281,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     let lastError: SyncError | null = null;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       let res: Response;
+      let answer: Buffer;
       try {
         res = await this.fetchImpl(`${server}${path}`, {
           method,
@@ -292,6 +293,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           body: body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body),
           signal: AbortSignal.timeout(this.timeoutMs),
         });
+        // The whole answer belongs to the attempt: a connection cut inside it is retried like one
+        // cut before it (a push is replayed by its batch id, a number by its request id).
+        answer = Buffer.from(await res.arrayBuffer());
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
         lastError = new SyncError('NETWORK', `Cannot reach the CACPQ server at ${server} (${cause}).`);
@@ -300,7 +304,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       }
       if (res.status === 503 || res.status === 502 || res.status === 504) {
         const retryAfter = Number(res.headers.get('retry-after'));
-        const text = await res.text();
+        const text = answer.toString('utf8');
         lastError = new SyncError(
           'SERVICE_UNAVAILABLE',
           parseError(text)?.message ?? `The server answered ${res.status}; it is busy or in maintenance.`,
@@ -311,7 +315,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         continue;
       }
       if (!res.ok) {
-        const text = await res.text();
+        const text = answer.toString('utf8');
         const apiError = parseError(text);
         throw new SyncError(
           apiError?.code ?? `HTTP_${res.status}`,
@@ -320,8 +324,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           apiError?.details,
         );
       }
-      if (raw) return { bytes: Buffer.from(await res.arrayBuffer()), headers: res.headers } as T;
-      return (await res.json()) as T;
+      if (raw) return { bytes: answer, headers: res.headers } as T;
+      try {
+        return JSON.parse(answer.toString('utf8')) as T;
+      } catch {
+        throw new SyncError('PROTOCOL', `The server's answer to ${method} ${path} is not JSON.`, res.status);
+      }
     }
     throw lastError ?? new SyncError('NETWORK', 'The request failed.');
   }
@@ -700,7 +708,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.emit('progress', { phase: 'snapshot', done: 0 });
     const { bytes, headers } = await this.request<{ bytes: Buffer; headers: Headers }>(
       'GET',
-      `/api/v1/sync/snapshot?${new URLSearchParams({ clientId: this.getState('client_id')! })}`,
+      // Its own sync id: a snapshot fetched again after a cut answer is logged as one sync.
+      `/api/v1/sync/snapshot?${new URLSearchParams({ clientId: this.getState('client_id')!, syncId: randomUUID() })}`,
       undefined,
       true,
     );
@@ -859,7 +868,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   /** The next quote or project number from the server; offline, one from a reserved block. */
   async allocateNumber(kind: NumberKind): Promise<{ number: string; offline: boolean }> {
     try {
-      const issued = await this.request<IssuedNumber>('POST', `/api/v1/numbers/${kind}`, { clientId: this.getState('client_id') });
+      // One request id for every attempt: a retry after a lost answer gets the same number, not another.
+      const issued = await this.request<IssuedNumber>('POST', `/api/v1/numbers/${kind}`, {
+        clientId: this.getState('client_id'),
+        requestId: randomUUID(),
+      });
       return { number: issued.number, offline: false };
     } catch (err) {
       if (!(err instanceof SyncError) || (err.code !== 'NETWORK' && err.code !== 'SERVICE_UNAVAILABLE')) throw err;
@@ -877,6 +890,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const issued = await this.request<IssuedNumber[]>('POST', `/api/v1/numbers/${kind}/reserve`, {
       count,
       clientId: this.getState('client_id'),
+      requestId: randomUUID(),
     });
     const insert = this.stmt('INSERT OR IGNORE INTO _sync_numbers (number, kind, reserved_at) VALUES (?, ?, ?)');
     this.db.transaction(() => issued.forEach((n) => insert.run(n.number, kind, n.issuedAt)))();
