@@ -34,6 +34,8 @@ export interface LoadOptions {
   /** Mean pause between a workstation's syncs; each pause is drawn from 0.5×–1.5× of it. */
   intervalMs?: number;
   seed?: number;
+  /** Also connect each workstation's socket (SyncClient.start()): every push pokes the others to pull at once. */
+  pokes?: boolean;
   /** Where the workstation files go (kept after the run for further checks). */
   dir: string;
   out?: (line: string) => void;
@@ -43,7 +45,11 @@ export interface LoadFigures {
   workstations: number;
   users: number;
   seconds: number;
+  /** Every successful sync, timed or after a poke. */
   syncs: number;
+  /** The syncs the workstations' own schedule started during the load (the latency sample). */
+  timedSyncs: number;
+  pokes: boolean;
   syncsPerSecond: number;
   /** Syncs that failed at first and succeeded when tried again (counted once per failed attempt). */
   syncRetries: number;
@@ -75,7 +81,11 @@ export interface LoadFigures {
     cpuMeanPct: number;
     cpuPeakPct: number;
     samples: number;
+    /** The highest RSS of each minute of the load, in MB: flat once warm, or growing. */
+    rssByMinuteMb: number[];
   };
+  /** The master after the run: server.db's size, and the idempotency records of the pushes (`sync_batches`). */
+  master: { fileMb: number; syncBatches: number; syncBatchesMb: number; syncLogRows: number };
   /** This process (the workstations): CPU in % of one core over the load, and its event loop's delay. */
   workstationsProcess: { cpuPct: number; eventLoopDelayP50Ms: number; eventLoopDelayP99Ms: number };
   /** The machine's 1-minute load average at the start and end of the load, and its cores. */
@@ -182,6 +192,7 @@ class ProcessSampler {
   private timer: NodeJS.Timeout | null = null;
   private last: { ticks: number; at: number } | null = null;
   readonly rssMb: number[] = [];
+  readonly at: number[] = [];
   readonly cpuPct: number[] = [];
 
   constructor(private readonly pid: number) {
@@ -208,6 +219,7 @@ class ProcessSampler {
     try {
       const now = { ticks: this.ticks(), at: Date.now() };
       this.rssMb.push(this.rss());
+      this.at.push(now.at);
       if (this.last && now.at > this.last.at) {
         this.cpuPct.push(((now.ticks - this.last.ticks) / this.ticksPerSecond / ((now.at - this.last.at) / 1000)) * 100);
       }
@@ -438,20 +450,15 @@ export async function runLoad(server: LoadServer, opts: LoadOptions): Promise<Lo
   };
 
   /** One sync, tried again until it succeeds (the SDK already retries requests); its latency is first try to success. */
-  const syncOnce = async (ws: Workstation, giveUpAt: number): Promise<SyncSummary | null> => {
+  const syncOnce = async (ws: Workstation, giveUpAt: number, timed = true): Promise<SyncSummary | null> => {
     const started = performance.now();
     for (;;) {
       try {
         const s = await ws.client.syncNow();
-        syncs++;
-        latencies.push(performance.now() - started);
-        pushed += s.pushed;
-        pulled += s.pulled;
-        conflictsReported += s.conflicts;
+        if (timed) latencies.push(performance.now() - started);
         return s;
-      } catch (err) {
-        const e = err as SyncError;
-        errors.push(`${ws.name} sync: ${e.code ?? ''} ${e.message}`);
+      } catch {
+        // Recorded by the client's error event.
         if (Date.now() > giveUpAt) {
           failedSyncs++;
           return null;
@@ -461,6 +468,19 @@ export async function runLoad(server: LoadServer, opts: LoadOptions): Promise<Lo
       }
     }
   };
+
+  // Every sync, timed or after a poke, is counted once, by the client's own events.
+  for (const ws of stations) {
+    ws.client.on('synced', (s) => {
+      syncs++;
+      pushed += s.pushed;
+      pulled += s.pulled;
+      conflictsReported += s.conflicts;
+    });
+    ws.client.on('error', (e: SyncError) => errors.push(`${ws.name} sync: ${e.code} ${e.message}`));
+    // As the desktop app runs it: a socket to the server, pulling at once on each "changes available".
+    if (opts.pokes) ws.client.start();
+  }
 
   const sampler = new ProcessSampler(server.pid);
   sampler.start();
@@ -494,15 +514,17 @@ export async function runLoad(server: LoadServer, opts: LoadOptions): Promise<Lo
     }),
   );
   const loadSeconds = (Date.now() - began) / 1000;
+  const syncsDuringLoad = syncs;
   const cpu = process.cpuUsage(cpuBefore);
   loopDelay.disable();
   const loadEnd = os.loadavg()[0];
 
-  // The last round: everyone pushes and pulls until a whole round moves nothing.
+  // The last round: no more pokes; everyone pushes and pulls until a whole round moves nothing.
+  for (const ws of stations) ws.client.stop();
   let drainRounds = 0;
   for (; drainRounds < 12;) {
     drainRounds++;
-    const summaries = await Promise.all(stations.map((ws) => syncOnce(ws, Date.now() + 60_000)));
+    const summaries = await Promise.all(stations.map((ws) => syncOnce(ws, Date.now() + 60_000, false)));
     if (summaries.every((s) => s !== null && s.pushed === 0 && s.pulled === 0)) break;
   }
   sampler.sample();
@@ -525,6 +547,7 @@ export async function runLoad(server: LoadServer, opts: LoadOptions): Promise<Lo
   const verdict = verify({ server, tables, stations, ledger, numbers, pendingLeft, serverAliveAtEnd });
   const master = new Database(path.join(server.dataDir, 'database', 'server.db'), { readonly: true, fileMustExist: true });
   let conflictsRecorded = 0;
+  let masterFigures: LoadFigures['master'] = { fileMb: 0, syncBatches: 0, syncBatchesMb: 0, syncLogRows: 0 };
   let serverDurations: number[] = [];
   try {
     conflictsRecorded = (master.prepare(`SELECT COUNT(*) AS n FROM sync_conflicts WHERE client_id LIKE 'load-ws%'`).get() as { n: number })
@@ -534,9 +557,28 @@ export async function runLoad(server: LoadServer, opts: LoadOptions): Promise<Lo
         .prepare(`SELECT duration_ms AS d FROM sync_log WHERE timestamp >= ? AND client_id LIKE 'load-ws%' ORDER BY duration_ms`)
         .all(runStartedIso.replace('T', ' ').replace('Z', '')) as { d: number }[]
     ).map((r) => r.d);
+    const batches = master
+      .prepare(
+        'SELECT COUNT(*) AS n, COALESCE(SUM(length(response) + length(request_hash) + length(batch_id) + length(client_id)), 0) AS bytes FROM sync_batches',
+      )
+      .get() as {
+      n: number;
+      bytes: number;
+    };
+    masterFigures = {
+      fileMb: round1(fs.statSync(path.join(server.dataDir, 'database', 'server.db')).size / 1048576),
+      syncBatches: batches.n,
+      syncBatchesMb: round1(batches.bytes / 1048576),
+      syncLogRows: (master.prepare('SELECT COUNT(*) AS n FROM sync_log').get() as { n: number }).n,
+    };
   } finally {
     master.close();
   }
+  const rssByMinuteMb: number[] = [];
+  sampler.rssMb.forEach((mb, i) => {
+    const minute = Math.floor((sampler.at[i] - began) / 60_000);
+    if (minute >= 0) rssByMinuteMb[minute] = round1(Math.max(rssByMinuteMb[minute] ?? 0, mb));
+  });
 
   latencies.sort((a, b) => a - b);
   const figures: LoadFigures = {
@@ -544,7 +586,9 @@ export async function runLoad(server: LoadServer, opts: LoadOptions): Promise<Lo
     users,
     seconds: round1(loadSeconds),
     syncs,
-    syncsPerSecond: round1(syncs / loadSeconds),
+    timedSyncs: latencies.length,
+    pokes: opts.pokes === true,
+    syncsPerSecond: round1(syncsDuringLoad / loadSeconds),
     syncRetries,
     failedSyncs,
     requestRetries,
@@ -585,7 +629,9 @@ export async function runLoad(server: LoadServer, opts: LoadOptions): Promise<Lo
       cpuMeanPct: round1(mean(sampler.cpuPct)),
       cpuPeakPct: round1(Math.max(0, ...sampler.cpuPct)),
       samples: sampler.rssMb.length,
+      rssByMinuteMb: [...rssByMinuteMb].map((x) => x ?? 0),
     },
+    master: masterFigures,
     workstationsProcess: {
       cpuPct: round1(((cpu.user + cpu.system) / 1e6 / loadSeconds) * 100),
       eventLoopDelayP50Ms: round1(loopDelay.percentile(50) / 1e6),
@@ -779,7 +825,7 @@ export function describeLoad(result: LoadResult): string[] {
     .map(([s, c]) => `${s}: ${c}`)
     .join(', ');
   return [
-    `  syncs: ${n(f.syncs)} in ${f.seconds} s (${f.syncsPerSecond}/s) + ${f.drainRounds} final rounds; failed ${f.failedSyncs}; retried ${f.syncRetries} (requests ${n(f.requests)}, retried by the SDK ${f.requestRetries}; non-2xx ${statuses || 'none'})`,
+    `  syncs: ${n(f.syncs)} in ${f.seconds} s and ${f.drainRounds} final rounds (${f.syncsPerSecond}/s; ${n(f.timedSyncs)} on the workstations' schedule${f.pokes ? ', the rest after a poke' : ''}); failed ${f.failedSyncs}; retried ${f.syncRetries} (requests ${n(f.requests)}, retried by the SDK ${f.requestRetries}; non-2xx ${statuses || 'none'})`,
     `  sync latency (workstation side, first try to success): p50 ${f.latencyMs.p50} ms, p95 ${f.latencyMs.p95} ms, p99 ${f.latencyMs.p99} ms, max ${f.latencyMs.max} ms`,
     `  requests (to the answer's headers): ${Object.entries(f.requestMs)
       .map(([k, r]) => `${k} ${n(r.count)} × p50 ${r.p50} / p95 ${r.p95} / p99 ${r.p99} ms`)
@@ -788,6 +834,8 @@ export function describeLoad(result: LoadResult): string[] {
     `  edits: ${n(f.edits.updates)} updates (${n(f.edits.hotRowEdits)} of shared hot rows, ${n(f.edits.duringSync)} made while a sync ran), ${n(f.edits.inserts)} inserts, ${n(f.edits.deletes)} deletes; ${n(f.numbersAllocated)} numbers allocated`,
     `  rows pushed ${n(f.pushed)}, pulled ${n(f.pulled)}; conflicts reported to workstations ${n(f.conflictsReported)}, recorded with both versions ${n(f.conflictsRecorded)}`,
     `  server process: RSS ${f.server.rssStartMb} MB at start, peak ${f.server.rssPeakMb} MB, mean ${f.server.rssMeanMb} MB, ${f.server.rssEndMb} MB at the end; CPU mean ${f.server.cpuMeanPct} %, peak ${f.server.cpuPeakPct} % of one core (${f.server.samples} samples)`,
+    ...(f.server.rssByMinuteMb.length > 1 ? [`  server RSS, highest of each minute: ${f.server.rssByMinuteMb.join(', ')} MB`] : []),
+    `  master after the run: server.db ${f.master.fileMb} MB; sync_log ${n(f.master.syncLogRows)} rows; sync_batches (push idempotency records) ${n(f.master.syncBatches)} rows, ${f.master.syncBatchesMb} MB`,
     `  the workstations' process: CPU ${f.workstationsProcess.cpuPct} % of one core, event-loop delay p50 ${f.workstationsProcess.eventLoopDelayP50Ms} ms, p99 ${f.workstationsProcess.eventLoopDelayP99Ms} ms; machine load average ${f.machine.loadStart} → ${f.machine.loadEnd} on ${f.machine.cores} cores`,
     `  final state: ${f.workstations - v.mismatches.length}/${f.workstations} workstations equal to the master (${n(v.masterLiveRows)} live rows, ${n(v.masterTombstones)} tombstones); ${n(v.editsChecked)} edited values checked, lost ${v.lost.length}; numbers duplicated ${v.duplicateNumbers.length}, missing ${v.missingNumbers.length}; left pending ${v.pendingLeft.length}; integrity ${v.integrity}; server alive ${v.serverAliveAtEnd ? 'yes' : 'NO'}`,
     ...[...v.mismatches, ...v.lost, ...v.pendingLeft, ...v.duplicateNumbers, ...v.missingNumbers].slice(0, 10).map((x) => `  ! ${x}`),
@@ -796,20 +844,25 @@ export function describeLoad(result: LoadResult): string[] {
 }
 
 /** `cacpq bench load`: starts a server on a temporary data directory and runs {@link runLoad} against it. */
-export async function benchLoad(opts: { workstations: number; seconds: number; out: (line: string) => void }): Promise<LoadResult> {
+export async function benchLoad(opts: {
+  workstations: number;
+  seconds: number;
+  pokes?: boolean;
+  out: (line: string) => void;
+}): Promise<LoadResult> {
   const root = repoRoot();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cacpq-bench-load-'));
   try {
     const dataDir = path.join(dir, 'data');
     const started = await startBenchServer(root, dataDir, 60_000);
     opts.out(
-      `cacpq bench load: ${opts.workstations} workstations (SyncClients in this process, each its own SQLite file and device token) against one server process on loopback, ${opts.seconds} s`,
+      `cacpq bench load: ${opts.workstations} workstations (SyncClients in this process, each its own SQLite file and device token) against one server process on loopback, ${opts.seconds} s${opts.pokes ? ', sockets connected (pokes)' : ''}`,
     );
     let result: LoadResult;
     try {
       result = await runLoad(
         { url: started.url, pid: started.proc.pid!, dataDir, adminPassword: BENCH_ADMIN_PASSWORD, stop: () => started.stop() },
-        { workstations: opts.workstations, seconds: opts.seconds, dir: path.join(dir, 'workstations'), out: opts.out },
+        { workstations: opts.workstations, seconds: opts.seconds, pokes: opts.pokes, dir: path.join(dir, 'workstations'), out: opts.out },
       );
     } finally {
       await started.stop();

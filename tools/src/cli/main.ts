@@ -172,7 +172,7 @@ only sync with device tokens.
   bench: {
     summary: 'benchmarks, printed as ratios against a baseline measured in the same run',
     usage:
-      'cacpq bench sync [--rows N] [--samples N]\n       cacpq bench backup [--mb N] [--rounds N]\n       cacpq bench monitoring [--rows N] [--samples N] [--stats none|optimize|analyze]\n       cacpq bench load [--workstations N] [--seconds N]',
+      'cacpq bench sync [--rows N] [--samples N]\n       cacpq bench backup [--mb N] [--rounds N]\n       cacpq bench monitoring [--rows N] [--samples N] [--stats none|optimize|analyze]\n       cacpq bench load [--workstations N] [--seconds N] [--pokes]',
     help: `Each starts a server on a temporary data directory (loopback) as a real process, and deletes
 the directory at the end. Each needs "npm run build".
 
@@ -213,6 +213,8 @@ stops, checks its files: every workstation equal to the master, every edit in th
 by a recorded conflict, every number distinct. Exit 1 when a sync failed or anything was lost.
   --workstations N   simulated workstations (default 50; 1-500)
   --seconds N        duration of the load (default 60; 5-3600)
+  --pokes            also connect each workstation's socket, as the desktop app does: every push
+                     pokes the others to pull at once
 CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/src/main.js).`,
     options: {
       rows: { type: 'string' },
@@ -222,6 +224,7 @@ CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/
       stats: { type: 'string' },
       workstations: { type: 'string' },
       seconds: { type: 'string' },
+      pokes: { type: 'boolean' },
     },
     async run(_client, v, [which, ...rest]) {
       if (rest.length) throw new CliError(`Unexpected argument "${rest[0]}"; see cacpq bench --help.`, 2);
@@ -258,7 +261,7 @@ CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/
           throw new CliError('--workstations must be a whole number from 1 to 500.', 2);
         if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600)
           throw new CliError('--seconds must be a whole number from 5 to 3600.', 2);
-        const result = await benchLoad({ workstations, seconds, out }).catch((err: unknown) => {
+        const result = await benchLoad({ workstations, seconds, pokes: v.pokes === true, out }).catch((err: unknown) => {
           throw new CliError(`bench load failed: ${(err as Error).message}`, 1);
         });
         if (!loadPassed(result)) throw new CliError('bench load: a sync failed or something was lost; see above.', 1);
