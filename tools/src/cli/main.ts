@@ -7,6 +7,7 @@ import { table } from './format';
 import { operationsCommands, readStdinLine } from './operations';
 import { WORKSTATION_HELP, WORKSTATION_OPTIONS, runWorkstation } from './workstation';
 import { benchBackup } from '../bench/backup-bench';
+import { benchLoad, loadPassed } from '../bench/load-bench';
 import { benchMonitoring, type PlannerStats } from '../bench/monitoring-bench';
 import { benchSync } from '../bench/sync-bench';
 
@@ -171,7 +172,7 @@ only sync with device tokens.
   bench: {
     summary: 'benchmarks, printed as ratios against a baseline measured in the same run',
     usage:
-      'cacpq bench sync [--rows N] [--samples N]\n       cacpq bench backup [--mb N] [--rounds N]\n       cacpq bench monitoring [--rows N] [--samples N] [--stats none|optimize|analyze]',
+      'cacpq bench sync [--rows N] [--samples N]\n       cacpq bench backup [--mb N] [--rounds N]\n       cacpq bench monitoring [--rows N] [--samples N] [--stats none|optimize|analyze]\n       cacpq bench load [--workstations N] [--seconds N] [--pokes]',
     help: `Each starts a server on a temporary data directory (loopback) as a real process, and deletes
 the directory at the end. Each needs "npm run build".
 
@@ -201,6 +202,19 @@ HTTP request against the service's own SQL on a read-only copy of the same file 
   --samples N   timed requests per case (default 30; 5-1000)
   --stats S     planner statistics: none (a new server), optimize (the daily job's PRAGMA optimize)
                 or analyze (the monthly VACUUM job's ANALYZE; default)
+
+load: N simulated workstations (real SyncClients in this process, each with its own SQLite file
+and device token) edit and sync concurrently against the server for a bounded time: mostly
+updates of components, quotes, projects and customers, some inserts (quotes with numbers from the
+server), a few deletes, shared rows edited by many (conflicts), edits made while a sync runs; each
+syncs every 150-450 ms. Prints sync latency p50/p95/p99, the server process's RSS and CPU (from
+/proc every second), then, after a last round where everyone syncs until quiet and the server
+stops, checks its files: every workstation equal to the master, every edit in the master or kept
+by a recorded conflict, every number distinct. Exit 1 when a sync failed or anything was lost.
+  --workstations N   simulated workstations (default 50; 1-500)
+  --seconds N        duration of the load (default 60; 5-3600)
+  --pokes            also connect each workstation's socket, as the desktop app does: every push
+                     pokes the others to pull at once
 CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/src/main.js).`,
     options: {
       rows: { type: 'string' },
@@ -208,6 +222,9 @@ CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/
       mb: { type: 'string' },
       rounds: { type: 'string' },
       stats: { type: 'string' },
+      workstations: { type: 'string' },
+      seconds: { type: 'string' },
+      pokes: { type: 'boolean' },
     },
     async run(_client, v, [which, ...rest]) {
       if (rest.length) throw new CliError(`Unexpected argument "${rest[0]}"; see cacpq bench --help.`, 2);
@@ -237,7 +254,21 @@ CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/
         });
         return;
       }
-      if (which !== 'sync') throw new CliError('Name the benchmark: cacpq bench sync, cacpq bench backup or cacpq bench monitoring', 2);
+      if (which === 'load') {
+        const workstations = numberOption('workstations', (v.workstations as string | undefined) ?? '50');
+        const seconds = numberOption('seconds', (v.seconds as string | undefined) ?? '60');
+        if (!Number.isInteger(workstations) || workstations < 1 || workstations > 500)
+          throw new CliError('--workstations must be a whole number from 1 to 500.', 2);
+        if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600)
+          throw new CliError('--seconds must be a whole number from 5 to 3600.', 2);
+        const result = await benchLoad({ workstations, seconds, pokes: v.pokes === true, out }).catch((err: unknown) => {
+          throw new CliError(`bench load failed: ${(err as Error).message}`, 1);
+        });
+        if (!loadPassed(result)) throw new CliError('bench load: a sync failed or something was lost; see above.', 1);
+        return;
+      }
+      if (which !== 'sync')
+        throw new CliError('Name the benchmark: cacpq bench sync, cacpq bench backup, cacpq bench monitoring or cacpq bench load', 2);
       const rows = numberOption('rows', (v.rows as string | undefined) ?? '100000');
       const samples = numberOption('samples', (v.samples as string | undefined) ?? '50');
       if (!Number.isInteger(rows) || rows < 100 || rows > 10_000_000)

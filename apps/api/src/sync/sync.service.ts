@@ -641,7 +641,7 @@ export class SyncService {
     }
   }
 
-  /** Deletes tombstones older than the retention period; a cursor from before them must re-initialise. */
+  /** Deletes tombstones and push replay records older than the retention period; a cursor from before them must re-initialise. */
   purgeTombstones(now: Date = new Date()): number {
     const cutoff = sqlTime(new Date(now.getTime() - this.config.tombstoneRetentionDays * 86400_000));
     const run = this.db.transaction(() => {
@@ -663,6 +663,10 @@ export class SyncService {
         maxSeq = Math.max(maxSeq, top.m ?? 0);
       }
       this.setState('purged_seq', String(maxSeq));
+      // The first answers kept for replays go with them, so the table does not grow forever: a batch
+      // resent after that long is judged afresh (its values are there already; where the row moved on
+      // since, its older edit loses as a recorded conflict).
+      this.stmt('DELETE FROM sync_batches WHERE created_at < ?').run(cutoff);
       return removed;
     });
     return run.immediate();

@@ -527,6 +527,19 @@ describe('tombstone retention', () => {
   });
 });
 
+describe('push replay records', () => {
+  it('are kept for the retention period, then purged with the tombstones (the table grew by every push, forever)', async () => {
+    const batches = () => (server.store.serverDb.prepare('SELECT COUNT(*) AS n FROM sync_batches').get() as { n: number }).n;
+    await push(alice, [component('b-retained')]).expect(200);
+    expect(batches()).toBeGreaterThan(0);
+    const sync = server.app.get((await import('../sync/sync.service')).SyncService);
+    sync.purgeTombstones(new Date(Date.now() + 86400_000));
+    expect(batches()).toBeGreaterThan(0);
+    sync.purgeTombstones(new Date(Date.now() + 91 * 86400_000));
+    expect(batches()).toBe(0);
+  });
+});
+
 describe('numbers', () => {
   it('allocates 1,000 distinct numbers to 20 concurrent callers × 50', async () => {
     const callers = [alice, bob];
