@@ -227,3 +227,61 @@ describe('bad input gets a 4xx with a code and a sentence, never a 500', () => {
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+// Found by the hostile-input suite (e2e/src/reliability-hostile.e2e-spec.ts): names of
+// Object.prototype's members were taken for known names.
+describe('names of built-in object members are not names the server knows (hostile-input regressions)', () => {
+  let generation: string;
+  const push = (changes: unknown[]) =>
+    admin.auth(server.http.post('/api/v1/sync/push'), 'POST').send({
+      protocolVersion: 1,
+      clientId: 'ws-hostile',
+      batchId: `b-${Math.random().toString(36).slice(2)}`,
+      generation,
+      clientTime: new Date().toISOString(),
+      changes,
+    });
+  const component = (id: string, baseVersion: number, extra: Record<string, unknown> = {}) => ({
+    table: 'components',
+    op: 'upsert',
+    id,
+    baseVersion,
+    updatedAt: new Date().toISOString(),
+    values: { sku: `SKU-${id}`, name: `Component ${id}`, category: 'Pumps', listPrice: 100 },
+    ...extra,
+  });
+  const rowOf = (id: string) => server.store.serverDb.prepare('SELECT * FROM components WHERE id = ?').get(id) as Record<string, unknown>;
+
+  beforeAll(async () => {
+    generation = ((await admin.auth(server.http.get('/api/v1/sync/info'), 'GET').expect(200)).body as { generation: string }).generation;
+  });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'a push whose changed names "%s" is refused with 400, on an existing row (was a 500) and on a new one (was applied)',
+    async (name) => {
+      const created = await push([component(`proto-${name}`, 0)]).expect(200);
+      const version = (created.body as { results: { version: number }[] }).results[0].version;
+      const before = rowOf(`proto-${name}`);
+
+      const update = await push([component(`proto-${name}`, version, { changed: ['name', name] })]);
+      expect({ status: update.status, code: update.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(update.body.message).toBe(`changes[0]: changed names "${name}", which is not in values.`);
+      expect(rowOf(`proto-${name}`)).toEqual(before);
+
+      const insert = await push([component(`proto-new-${name}`, 0, { changed: [name] })]);
+      expect({ status: insert.status, code: insert.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(rowOf(`proto-new-${name}`)).toBeUndefined();
+    },
+  );
+
+  it.each([{ constructor: 1 }, { toString: 5 }, { valueOf: 7, 'retention.daily.days': 30 }, { hasOwnProperty: 'x' }])(
+    'PATCH /settings with %j is refused with 400 and saves nothing (was 200, saved)',
+    async (patch) => {
+      const before = server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all();
+      const res = await admin.auth(server.http.patch('/api/v1/settings'), 'PATCH').send(patch);
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.message).toMatch(/cannot be changed here/);
+      expect(server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all()).toEqual(before);
+    },
+  );
+});
