@@ -274,6 +274,23 @@ describe('names of built-in object members are not names the server knows (hosti
     },
   );
 
+  it.each(['cursor=', 'cursor=%20', 'cursor=0&until=', 'cursor=0x10', 'cursor=1e3', 'cursor=0&limit=', 'cursor=0&cursor=0', 'cursor=+5'])(
+    'a pull with %s is refused with 400 (an empty cursor was read as 0: a pull of everything)',
+    async (query) => {
+      const res = await admin.auth(server.http.get(`/api/v1/sync/pull?generation=${generation}&clientId=ws-hostile&${query}`), 'GET');
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.message).toMatch(
+        /^Invalid query: (cursor|until|limit) must be a (whole number \(digits only\)|string \(got array\))\.$/,
+      );
+    },
+  );
+
+  it('a pull with digits still works', async () => {
+    const res = await admin.auth(server.http.get(`/api/v1/sync/pull?generation=${generation}&clientId=ws-hostile&cursor=0&limit=5`), 'GET');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ generation, changes: expect.any(Array), hasMore: expect.any(Boolean) });
+  });
+
   it.each([{ constructor: 1 }, { toString: 5 }, { valueOf: 7, 'retention.daily.days': 30 }, { hasOwnProperty: 'x' }])(
     'PATCH /settings with %j is refused with 400 and saves nothing (was 200, saved)',
     async (patch) => {
