@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { ADMIN_PASSWORD, sessionCaller, startTestServer, type Caller, type TestServer } from './harness';
 
 let server: TestServer;
@@ -218,6 +219,38 @@ describe('bad input gets a 4xx with a code and a sentence, never a 500', () => {
   it('changed nothing: the only account is still the admin and no user "eve" exists', async () => {
     const res = await admin.auth(server.http.get('/api/v1/users'), 'GET').expect(200);
     expect((res.body as { username: string }[]).map((u) => u.username)).toEqual(['admin', 'racer']);
+  });
+
+  it('answers a body that says it is too large with 413 at once, without waiting for it (it waited for every byte)', async () => {
+    const http = server.app.getHttpServer() as import('node:http').Server;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (http.address() as import('node:net').AddressInfo).port;
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        const timer = setTimeout(() => reject(new Error(`no answer in 3 s: ${text}`)), 3000);
+        socket.on('data', (d: Buffer) => (text += d.toString()));
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(text);
+        });
+        // 10 MB announced, 20 bytes sent, and the rest never comes.
+        socket.write(
+          'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"username":"admin",',
+        );
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toMatch(/connection: close/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        statusCode: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        message: 'The request body is larger than the 4096 bytes this server accepts.',
+      });
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 
   it('keeps a sane incoming request id and replaces an unsafe one', async () => {
