@@ -49,10 +49,11 @@ export function jsonBody(maxBytes: number) {
         });
       }
       // A body that says it is too large is refused at once: body-parser would read (and drop) all
-      // of it first, so a client that never sends it waited for an answer that never came.
+      // of it first, so a client that never sends it waited for an answer that never came. The
+      // connection stays open (Node drops the rest as it arrives), so a client still sending reads
+      // this answer instead of a reset.
       const declared = Number(req.headers['content-length']);
       if (declared > maxBytes) {
-        res.setHeader('Connection', 'close');
         return send(res, req, {
           statusCode: 413,
           code: 'PAYLOAD_TOO_LARGE',
