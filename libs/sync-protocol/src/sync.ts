@@ -123,12 +123,24 @@ export const PushResponse = z.object({
 });
 export type PushResponse = z.infer<typeof PushResponse>;
 
+/**
+ * A whole number as a query string carries it: digits only. Plain coercion read `cursor=` (empty)
+ * and `cursor= ` as 0, a pull of everything from the start.
+ */
+const QueryWhole = z.preprocess(
+  (v) => (typeof v === 'number' ? String(v) : v),
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a whole number (digits only)')
+    .transform(Number),
+);
+
 export const PullQuery = z.strictObject({
   generation: z.string().min(1, 'is required').max(100),
   clientId: ClientId,
-  cursor: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more'),
-  until: z.coerce.number().int('must be a whole number').min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(SYNC_LIMITS.maxPullPage).default(SYNC_LIMITS.defaultPullPage),
+  cursor: QueryWhole,
+  until: QueryWhole.optional(),
+  limit: QueryWhole.pipe(z.number().min(1).max(SYNC_LIMITS.maxPullPage)).default(SYNC_LIMITS.defaultPullPage),
   syncId: z.string().max(100).optional(),
 });
 export type PullQuery = z.infer<typeof PullQuery>;

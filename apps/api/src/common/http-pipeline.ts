@@ -48,6 +48,18 @@ export function jsonBody(maxBytes: number) {
           message: `Send the request body as JSON with Content-Type: application/json (got ${type ? `"${type}"` : 'no Content-Type'}).`,
         });
       }
+      // A body that says it is too large is refused at once: body-parser would read (and drop) all
+      // of it first, so a client that never sends it waited for an answer that never came. The
+      // connection stays open (Node drops the rest as it arrives), so a client still sending reads
+      // this answer instead of a reset.
+      const declared = Number(req.headers['content-length']);
+      if (declared > maxBytes) {
+        return send(res, req, {
+          statusCode: 413,
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `The request body is larger than the ${maxBytes} bytes this server accepts.`,
+        });
+      }
       return parse(req, res, next);
     },
     (err: Error & { type?: string; status?: number; limit?: number }, req: Request, res: Response, next: NextFunction) => {

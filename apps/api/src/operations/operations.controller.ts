@@ -289,7 +289,7 @@ const SETTING_RULES: Record<string, { min: number; max: number; what: string }> 
 /** One setting's value checked (bad ones answer 400 with the reason; nothing is saved then). */
 function validateSetting(key: string, value: string | number): string | number {
   if (key.startsWith('schedule.')) {
-    if (!(key in SETTINGS_KNOWN)) throw new ApiException('VALIDATION_FAILED', `There is no setting ${key}.`);
+    if (!Object.hasOwn(SETTINGS_KNOWN, key)) throw new ApiException('VALIDATION_FAILED', `There is no setting ${key}.`);
     if (typeof value !== 'string') throw new ApiException('VALIDATION_FAILED', `${key} must be a cron expression or "off".`);
     try {
       CronSchedule.parse(value);
@@ -298,7 +298,8 @@ function validateSetting(key: string, value: string | number): string | number {
     }
     return value.trim();
   }
-  const rule = SETTING_RULES[key];
+  // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
+  const rule = Object.hasOwn(SETTING_RULES, key) ? SETTING_RULES[key] : undefined;
   if (!rule) {
     throw new ApiException(
       'VALIDATION_FAILED',

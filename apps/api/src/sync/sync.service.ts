@@ -273,7 +273,8 @@ export class SyncService {
       }
       const changed = change.op === 'upsert' ? (change.changed ?? Object.keys(values)) : [];
       for (const c of changed) {
-        if (!(c in values)) throw new ApiException('VALIDATION_FAILED', `${where}: changed names "${c}", which is not in values.`);
+        if (!Object.hasOwn(values, c))
+          throw new ApiException('VALIDATION_FAILED', `${where}: changed names "${c}", which is not in values.`);
       }
       let base: Record<string, StoredValue> | null = null;
       if (change.base) {

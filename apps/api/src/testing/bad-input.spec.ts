@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { ADMIN_PASSWORD, sessionCaller, startTestServer, type Caller, type TestServer } from './harness';
 
 let server: TestServer;
@@ -220,10 +221,121 @@ describe('bad input gets a 4xx with a code and a sentence, never a 500', () => {
     expect((res.body as { username: string }[]).map((u) => u.username)).toEqual(['admin', 'racer']);
   });
 
+  it('answers a body that says it is too large with 413 at once, without waiting for it (it waited for every byte)', async () => {
+    const http = server.app.getHttpServer() as import('node:http').Server;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (http.address() as import('node:net').AddressInfo).port;
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        const timer = setTimeout(() => reject(new Error(`no answer in 3 s: ${text}`)), 3000);
+        socket.on('data', (d: Buffer) => {
+          text += d.toString();
+          const head = text.indexOf('\r\n\r\n');
+          const length = Number(/content-length: (\d+)/i.exec(text)?.[1]);
+          if (head >= 0 && text.length >= head + 4 + length) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(text);
+          }
+        });
+        // 10 MB announced, 20 bytes sent, and the rest never comes.
+        socket.write(
+          'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"username":"admin",',
+        );
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        statusCode: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        message: 'The request body is larger than the 4096 bytes this server accepts.',
+      });
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+
   it('keeps a sane incoming request id and replaces an unsafe one', async () => {
     const kept = await server.http.get('/api/health').set('X-Request-Id', 'ws-42.sync-7');
     expect(kept.headers['x-request-id']).toBe('ws-42.sync-7');
     const replaced = await server.http.get('/api/health').set('X-Request-Id', 'x'.repeat(500));
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
+});
+
+// Found by the hostile-input suite (e2e/src/reliability-hostile.e2e-spec.ts): names of
+// Object.prototype's members were taken for known names.
+describe('names of built-in object members are not names the server knows (hostile-input regressions)', () => {
+  let generation: string;
+  const push = (changes: unknown[]) =>
+    admin.auth(server.http.post('/api/v1/sync/push'), 'POST').send({
+      protocolVersion: 1,
+      clientId: 'ws-hostile',
+      batchId: `b-${Math.random().toString(36).slice(2)}`,
+      generation,
+      clientTime: new Date().toISOString(),
+      changes,
+    });
+  const component = (id: string, baseVersion: number, extra: Record<string, unknown> = {}) => ({
+    table: 'components',
+    op: 'upsert',
+    id,
+    baseVersion,
+    updatedAt: new Date().toISOString(),
+    values: { sku: `SKU-${id}`, name: `Component ${id}`, category: 'Pumps', listPrice: 100 },
+    ...extra,
+  });
+  const rowOf = (id: string) => server.store.serverDb.prepare('SELECT * FROM components WHERE id = ?').get(id) as Record<string, unknown>;
+
+  beforeAll(async () => {
+    generation = ((await admin.auth(server.http.get('/api/v1/sync/info'), 'GET').expect(200)).body as { generation: string }).generation;
+  });
+
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'a push whose changed names "%s" is refused with 400, on an existing row (was a 500) and on a new one (was applied)',
+    async (name) => {
+      const created = await push([component(`proto-${name}`, 0)]).expect(200);
+      const version = (created.body as { results: { version: number }[] }).results[0].version;
+      const before = rowOf(`proto-${name}`);
+
+      const update = await push([component(`proto-${name}`, version, { changed: ['name', name] })]);
+      expect({ status: update.status, code: update.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(update.body.message).toBe(`changes[0]: changed names "${name}", which is not in values.`);
+      expect(rowOf(`proto-${name}`)).toEqual(before);
+
+      const insert = await push([component(`proto-new-${name}`, 0, { changed: [name] })]);
+      expect({ status: insert.status, code: insert.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(rowOf(`proto-new-${name}`)).toBeUndefined();
+    },
+  );
+
+  it.each(['cursor=', 'cursor=%20', 'cursor=0&until=', 'cursor=0x10', 'cursor=1e3', 'cursor=0&limit=', 'cursor=0&cursor=0', 'cursor=+5'])(
+    'a pull with %s is refused with 400 (an empty cursor was read as 0: a pull of everything)',
+    async (query) => {
+      const res = await admin.auth(server.http.get(`/api/v1/sync/pull?generation=${generation}&clientId=ws-hostile&${query}`), 'GET');
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.message).toMatch(
+        /^Invalid query: (cursor|until|limit) must be a (whole number \(digits only\)|string \(got array\))\.$/,
+      );
+    },
+  );
+
+  it('a pull with digits still works', async () => {
+    const res = await admin.auth(server.http.get(`/api/v1/sync/pull?generation=${generation}&clientId=ws-hostile&cursor=0&limit=5`), 'GET');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ generation, changes: expect.any(Array), hasMore: expect.any(Boolean) });
+  });
+
+  it.each([{ constructor: 1 }, { toString: 5 }, { valueOf: 7, 'retention.daily.days': 30 }, { hasOwnProperty: 'x' }])(
+    'PATCH /settings with %j is refused with 400 and saves nothing (was 200, saved)',
+    async (patch) => {
+      const before = server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all();
+      const res = await admin.auth(server.http.patch('/api/v1/settings'), 'PATCH').send(patch);
+      expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(res.body.message).toMatch(/cannot be changed here/);
+      expect(server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all()).toEqual(before);
+    },
+  );
 });
