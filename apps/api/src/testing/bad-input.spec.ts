@@ -328,14 +328,16 @@ describe('names of built-in object members are not names the server knows (hosti
     expect(res.body).toMatchObject({ generation, changes: expect.any(Array), hasMore: expect.any(Boolean) });
   });
 
-  it.each([{ constructor: 1 }, { toString: 5 }, { valueOf: 7, 'retention.daily.days': 30 }, { hasOwnProperty: 'x' }])(
-    'PATCH /settings with %j is refused with 400 and saves nothing (was 200, saved)',
-    async (patch) => {
-      const before = server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all();
-      const res = await admin.auth(server.http.patch('/api/v1/settings'), 'PATCH').send(patch);
-      expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
-      expect(res.body.message).toMatch(/cannot be changed here/);
-      expect(server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all()).toEqual(before);
-    },
-  );
+  it.each<Record<string, unknown>>([
+    { constructor: 1 },
+    { toString: 5 },
+    { valueOf: 7, 'retention.daily.days': 30 },
+    { hasOwnProperty: 'x' },
+  ])('PATCH /settings with %j is refused with 400 and saves nothing (was 200, saved)', async (patch) => {
+    const before = server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all();
+    const res = await admin.auth(server.http.patch('/api/v1/settings'), 'PATCH').send(patch);
+    expect({ status: res.status, code: res.body.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(res.body.message).toMatch(/cannot be changed here/);
+    expect(server.store.hubDb.prepare('SELECT key, value FROM settings ORDER BY key').all()).toEqual(before);
+  });
 });
