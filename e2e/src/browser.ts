@@ -89,3 +89,37 @@ export async function signIn(browser: BrowserContext, page: Page, url: string, u
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+export interface CanvasPixels {
+  width: number;
+  height: number;
+  /** Pixels that are not transparent. */
+  painted: number;
+  /** Painted pixels within 10 of `rgb` on every channel (0 when no colour was asked for). */
+  coloured: number;
+}
+
+/**
+ * Waits until the chart in `[data-testid=testId]` has drawn (a canvas with a size and painted pixels),
+ * then counts its pixels: how many are painted, and how many are in the series colour `rgb`.
+ */
+export async function canvasPixels(page: Page, testId: string, rgb?: [number, number, number]): Promise<CanvasPixels> {
+  const handle = await page.waitForFunction(
+    ({ id, rgb }) => {
+      const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"] canvas`);
+      if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = 0;
+      let coloured = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
+        painted++;
+        if (rgb && Math.abs(data[i] - rgb[0]) < 10 && Math.abs(data[i + 1] - rgb[1]) < 10 && Math.abs(data[i + 2] - rgb[2]) < 10)
+          coloured++;
+      }
+      return painted > 0 ? { width: canvas.width, height: canvas.height, painted, coloured } : null;
+    },
+    { id: testId, rgb: rgb ?? null },
+  );
+  return (await handle.jsonValue()) as CanvasPixels;
+}

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs } from './browser';
 import { Workstation } from './workstations';
 
 const MANAGER = { username: 'mira', password: 'mira-password-12' };
@@ -38,19 +38,6 @@ async function session(url: string, username: string, password: string) {
       headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-}
-
-/** Waits until the chart's canvas has a size and some painted (non-transparent) pixels; returns them. */
-async function drawnPixels(page: Page, testId: string): Promise<{ width: number; painted: number }> {
-  const handle = await page.waitForFunction((id) => {
-    const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"] canvas`);
-    if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-    let painted = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
-    return painted > 0 ? { width: canvas.width, painted } : null;
-  }, testId);
-  return (await handle.jsonValue()) as { width: number; painted: number };
 }
 
 describe('conflicts and growth in the dashboard (real Chromium, demo data, live conflicts)', () => {
@@ -114,14 +101,14 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     await rows.first().waitFor();
     expect(await rows.count()).toBeGreaterThanOrEqual(4);
     expect((await page.locator('[data-testid="conflicts-table"] tbody tr[data-table="quotes"]').count()) > 0).toBe(true);
-    const summary = await drawnPixels(page, 'conflict-summary-chart');
+    const summary = await canvasPixels(page, 'conflict-summary-chart');
     expect(summary.width).toBeGreaterThan(0);
     await expect(page.getByTestId('summary-totals').textContent()).resolves.toMatch(/^[\d,]+ syncs, \d+ conflicts? /);
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Growth' }).click();
     await page.waitForURL(`${server.url}/growth`);
     for (const id of ['growth-size-chart', 'growth-projection-chart', 'growth-tables-chart']) {
-      const drawn = await drawnPixels(page, id);
+      const drawn = await canvasPixels(page, id);
       expect({ id, wide: drawn.width > 0, painted: drawn.painted > 100 }).toEqual({ id, wide: true, painted: true });
     }
     await expect(page.getByTestId('tile-assessment').locator('.status-pill').textContent()).resolves.toBe('normal');

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, ROOT, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs } from './browser';
 import { Workstation } from './workstations';
 
 const MANAGER = { username: 'mira', password: 'mira-password-1' };
@@ -52,28 +52,8 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     await page.getByTestId(testId).waitFor();
   }
 
-  /** The chart's canvas: its size, how many pixels are painted, and how many are (close to) `rgb`. */
-  async function canvasOf(page: Page, testId: string, rgb: [number, number, number]) {
-    await page.locator(`[data-testid="${testId}"] canvas`).waitFor();
-    return page.evaluate(
-      ({ id, rgb }) => {
-        const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"] canvas`)!;
-        const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-        let painted = 0;
-        let coloured = 0;
-        for (let i = 0; i < data.length; i += 4) {
-          if (data[i + 3] === 0) continue;
-          painted++;
-          if (Math.abs(data[i] - rgb[0]) < 10 && Math.abs(data[i + 1] - rgb[1]) < 10 && Math.abs(data[i + 2] - rgb[2]) < 10) coloured++;
-        }
-        return { width: canvas.width, height: canvas.height, painted, coloured };
-      },
-      { id: testId, rgb },
-    );
-  }
-
   async function expectDrawn(page: Page, testId: string, rgb: [number, number, number]): Promise<void> {
-    const c = await canvasOf(page, testId, rgb);
+    const c = await canvasPixels(page, testId, rgb);
     expect({ testId, wide: c.width > 100, tall: c.height > 100 }).toEqual({ testId, wide: true, tall: true });
     expect(c.painted).toBeGreaterThan(500);
     // Bars or lines in the series colour, not only axes and labels.

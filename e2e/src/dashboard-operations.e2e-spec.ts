@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs } from './browser';
 
 const MANAGER = { username: 'marta', password: 'marta-password-1' };
 
@@ -58,17 +58,6 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     await page.getByTestId(testId).waitFor();
   }
 
-  /** The chart's canvas has a size and some pixels that are not transparent. */
-  async function chartDrew(page: Page, testId: string): Promise<void> {
-    await page.waitForFunction((id) => {
-      const canvas = document.querySelector<HTMLCanvasElement>(`[data-testid="${id}"] canvas`);
-      if (!canvas || canvas.width === 0 || canvas.height === 0) return false;
-      const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) return true;
-      return false;
-    }, testId);
-  }
-
   async function json<T>(method: string, p: string, body?: unknown): Promise<T> {
     const res = await call(method, p, body);
     expect(res.status).toBeLessThan(300);
@@ -117,7 +106,7 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     // The history agrees with the API, and the duration chart drew both runs.
     const runs = await json<{ type: string; status: string }[]>('GET', '/api/v1/maintenance/runs');
     expect(runs.filter((r) => r.status === 'succeeded').map((r) => r.type)).toEqual(expect.arrayContaining(['integrity', 'vacuum']));
-    await chartDrew(page, 'durations-chart');
+    await canvasPixels(page, 'durations-chart');
     await page.screenshot({ path: path.join(ARTIFACTS, 'maintenance.png'), fullPage: true });
     await page.close();
   });
@@ -218,7 +207,7 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     await page.getByTestId('read-only-note').waitFor();
     await page.locator('[data-testid="runs-table"] tr[data-type="vacuum"]').waitFor();
     expect(await page.getByRole('button', { name: /^Run / }).count()).toBe(0);
-    await chartDrew(page, 'durations-chart');
+    await canvasPixels(page, 'durations-chart');
 
     await open(page, 'Alerts', '/alerts', 'alerts');
     await page
