@@ -8,7 +8,7 @@ import { asApiError, useApi, useCurrentUser } from '../lib/hooks';
 import { fresher, isActive, jobLabel, statusWord } from '../lib/jobs';
 import { useOps, useOpsEvent } from '../lib/ops';
 import ErrorNotice from './ErrorNotice';
-import JobProgress from './JobProgress';
+import { JobList } from './JobProgress';
 import RestorePanel from './RestorePanel';
 
 /** Jobs fetched on load (and after a reconnect) to find work already running. */
@@ -208,18 +208,7 @@ export default function Backups() {
         <h2 id="work-heading" tabIndex={-1} ref={workHeading}>
           Jobs
         </h2>
-        {shown.length > 0 ? (
-          <ul className="jobs" data-testid="jobs">
-            {shown.map((job) => (
-              <JobProgress key={job.id} job={job} />
-            ))}
-          </ul>
-        ) : (
-          <p className="muted">No backup, restore or maintenance job is running.</p>
-        )}
-        <p className="visually-hidden" role="status" aria-live="polite">
-          {announcement}
-        </p>
+        <JobList jobs={shown} announcement={announcement} />
       </section>
 
       <section className="card" aria-labelledby="catalogue-heading">

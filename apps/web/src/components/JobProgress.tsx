@@ -39,3 +39,23 @@ export default function JobProgress({ job }: { job: JobView }) {
     </li>
   );
 }
+
+/** The jobs a page follows, each with its progress, or a sentence when none runs; `announcement` is read out to screen readers. */
+export function JobList({ jobs, announcement }: { jobs: JobView[]; announcement: string }) {
+  return (
+    <>
+      {jobs.length > 0 ? (
+        <ul className="jobs" data-testid="jobs">
+          {jobs.map((job) => (
+            <JobProgress key={job.id} job={job} />
+          ))}
+        </ul>
+      ) : (
+        <p className="muted">No backup, restore or maintenance job is running.</p>
+      )}
+      <p className="visually-hidden" role="status" aria-live="polite">
+        {announcement}
+      </p>
+    </>
+  );
+}

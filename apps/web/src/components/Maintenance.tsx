@@ -19,7 +19,7 @@ import {
 import { useOps, useOpsEvent } from '../lib/ops';
 import Chart, { SERIES_COLOURS, STATUS_COLOURS } from './charts/Chart';
 import ErrorNotice from './ErrorNotice';
-import JobProgress from './JobProgress';
+import { JobList } from './JobProgress';
 import '../styles/operations.css';
 
 const RUNS_PATH = '/api/v1/maintenance/runs?limit=50';
@@ -317,18 +317,7 @@ export default function Maintenance() {
 
       <section className="card" aria-labelledby="progress-heading">
         <h2 id="progress-heading">In progress</h2>
-        {working.length > 0 ? (
-          <ul className="jobs" data-testid="jobs">
-            {working.map((job) => (
-              <JobProgress key={job.id} job={job} />
-            ))}
-          </ul>
-        ) : (
-          <p className="muted">No backup, restore or maintenance job is running.</p>
-        )}
-        <p className="visually-hidden" role="status" aria-live="polite">
-          {announcement}
-        </p>
+        <JobList jobs={working} announcement={announcement} />
       </section>
 
       <section className="card" aria-labelledby="history-heading">
