@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { ROOT, tempDir } from './harness';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -122,4 +122,39 @@ export async function canvasPixels(page: Page, testId: string, rgb?: [number, nu
     { id: testId, rgb: rgb ?? null },
   );
   return (await handle.jsonValue()) as CanvasPixels;
+}
+
+/** What a text should be: exactly `is`, or `contains` a part, or `matches` a pattern. */
+export type TextExpectation = { is: string } | { contains: string } | { matches: RegExp };
+
+function describeExpectation(want: TextExpectation): string {
+  if ('is' in want) return `to be ${JSON.stringify(want.is)}`;
+  if ('contains' in want) return `to contain ${JSON.stringify(want.contains)}`;
+  return `to match ${want.matches}`;
+}
+
+function meets(text: string, want: TextExpectation): boolean {
+  if ('is' in want) return text === want.is;
+  if ('contains' in want) return text.includes(want.contains);
+  return want.matches.test(text);
+}
+
+/**
+ * Waits until the text of `locator` meets `want`, and returns it. The pages fill in their figures
+ * after their requests answer (a tile shows "—" until then), so reading the text once races the
+ * page; this reads it again every 100 ms, and on timeout fails with the last text it saw.
+ */
+export async function expectText(locator: Locator, want: TextExpectation, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string | null = null;
+  for (;;) {
+    last = await locator.textContent({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => null);
+    if (last !== null && meets(last, want)) return last;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `expected the text of ${String(locator)} ${describeExpectation(want)}, but after ${timeoutMs} ms it was ${JSON.stringify(last)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
 
 const MANAGER = { username: 'mila', password: 'mila-password-1' };
 const WES = { username: 'wes', password: 'wes-password-12' };
@@ -112,7 +112,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     await page.getByLabel('Role', { exact: true }).selectOption('manager');
     await page.getByLabel('Password').fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
-    await expect(page.locator('#new-password-error').textContent()).resolves.toBe('A password has at least 10 characters.');
+    await expectText(page.locator('#new-password-error'), { is: 'A password has at least 10 characters.' });
     await page.getByLabel('Password').fill(MANAGER.password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.locator(`[data-testid="accounts-table"] tbody tr[data-user="${MANAGER.username}"][data-role="manager"]`).waitFor();
@@ -148,7 +148,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     await panel.getByRole('button', { name: 'Issue token' }).click();
     const issued = panel.getByTestId('issued-token');
     await issued.waitFor();
-    await expect(issued.getByTestId('shown-once').textContent()).resolves.toContain('it will not be shown again');
+    await expectText(issued.getByTestId('shown-once'), { contains: 'it will not be shown again' });
     token = await issued.getByTestId('issued-token-value').inputValue();
     expect(token.length).toBeGreaterThan(20);
     await issued.getByRole('button', { name: 'Copy' }).click();
@@ -219,7 +219,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     await apply();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="audit-table"] tbody tr[data-outcome="denied"]').length > 0);
     await expect(column('data-actor')).resolves.toEqual([WES.username]);
-    await expect(rows.first().textContent()).resolves.toContain('reason: disabled');
+    await expectText(rows.first(), { contains: 'reason: disabled' });
 
     // Days: from tomorrow nothing; today everything again.
     const day = (offset: number) =>
@@ -232,7 +232,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     await page.getByLabel('Action').fill('token.revoke');
     await page.getByLabel('From (day)').fill(await day(1));
     await apply();
-    await expect(page.getByTestId('no-audit').textContent()).resolves.toBe('No entries match these filters.');
+    await expectText(page.getByTestId('no-audit'), { is: 'No entries match these filters.' });
     await page.getByLabel('From (day)').fill(await day(0));
     await page.getByLabel('To (day, included)').fill(await day(0));
     await apply();

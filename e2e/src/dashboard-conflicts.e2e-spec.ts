@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
 import { Workstation } from './workstations';
 
 const MANAGER = { username: 'mira', password: 'mira-password-12' };
@@ -103,7 +103,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     expect((await page.locator('[data-testid="conflicts-table"] tbody tr[data-table="quotes"]').count()) > 0).toBe(true);
     const summary = await canvasPixels(page, 'conflict-summary-chart');
     expect(summary.width).toBeGreaterThan(0);
-    await expect(page.getByTestId('summary-totals').textContent()).resolves.toMatch(/^[\d,]+ syncs, \d+ conflicts? /);
+    await expectText(page.getByTestId('summary-totals'), { matches: /^[\d,]+ syncs, \d+ conflicts? / });
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Growth' }).click();
     await page.waitForURL(`${server.url}/growth`);
@@ -111,8 +111,8 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
       const drawn = await canvasPixels(page, id);
       expect({ id, wide: drawn.width > 0, painted: drawn.painted > 100 }).toEqual({ id, wide: true, painted: true });
     }
-    await expect(page.getByTestId('tile-assessment').locator('.status-pill').textContent()).resolves.toBe('normal');
-    await expect(page.getByTestId('tile-projection').textContent()).resolves.toMatch(/a year\d+(\.\d+)? MB$/);
+    await expectText(page.getByTestId('tile-assessment').locator('.status-pill'), { is: 'normal' });
+    await expectText(page.getByTestId('tile-projection'), { matches: /a year\d+(\.\d+)? MB$/ });
     expect(await page.locator('[data-testid="growth-tables"] tr[data-table="components"]').count()).toBe(1);
     // Another file's tables on request (keyboard-usable select).
     await page.getByRole('combobox', { name: 'Database file' }).selectOption('hub.db');
@@ -140,7 +140,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     const liveRow = page.locator(`[data-testid="conflicts-table"] tbody tr[data-table="quotes"][data-row="${quoteId}"]`);
     await liveRow.waitFor({ timeout: 15_000 });
     const liveId = Number(await liveRow.getAttribute('data-conflict'));
-    await expect(page.getByTestId('conflicts-announcement').textContent()).resolves.toContain(`New conflict ${liveId}`);
+    await expectText(page.getByTestId('conflicts-announcement'), { contains: `New conflict ${liveId}` });
     const live = await conflict(liveId);
     expect(live.columns.sort()).toEqual(['status', 'title']);
 
@@ -152,9 +152,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     await detail.getByRole('radio', { name: /version instead$/ }).check();
     await detail.getByRole('button', { name: 'Resolve conflict' }).click();
     await liveRow.waitFor({ state: 'detached' });
-    await expect(page.getByTestId('conflicts-announcement').textContent()).resolves.toMatch(
-      new RegExp(`^Conflict ${liveId} .* resolved: took`),
-    );
+    await expectText(page.getByTestId('conflicts-announcement'), { matches: new RegExp(`^Conflict ${liveId} .* resolved: took`) });
     const loser = live.winner === 'server' ? live.clientVersion! : live.serverVersion!;
     const afterLive = await masterRowAfter(await conflict(liveId));
     expect({ title: afterLive.title, status: afterLive.status }).toEqual({ title: loser.title, status: loser.status });

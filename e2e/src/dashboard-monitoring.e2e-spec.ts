@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, ROOT, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
 import { Workstation } from './workstations';
 
 const MANAGER = { username: 'mira', password: 'mira-password-1' };
@@ -66,10 +66,10 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     const page = await browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     // Health from /monitoring/health: no backup yet is a warning, said as a sentence.
-    await expect(page.getByTestId('tile-health').textContent()).resolves.toMatch(/warning/);
-    await expect(page.getByTestId('health-problems').textContent()).resolves.toContain('No verified backup has been taken yet.');
-    await expect(page.getByTestId('tile-backup').textContent()).resolves.toContain('none yet');
-    await expect(page.getByTestId('tile-disk').textContent()).resolves.toMatch(/\d (KB|MB|GB|TB)$/);
+    await expectText(page.getByTestId('tile-health'), { matches: /warning/ });
+    await expectText(page.getByTestId('health-problems'), { contains: 'No verified backup has been taken yet.' });
+    await expectText(page.getByTestId('tile-backup'), { contains: 'none yet' });
+    await expectText(page.getByTestId('tile-disk'), { matches: /\d (KB|MB|GB|TB)$/ });
     await page.locator('[data-testid="open-alerts"] :is([data-testid="alert"], [data-testid="alerts-empty"])').first().waitFor();
     await page.getByTestId('presence-empty').waitFor();
     await page.getByTestId('figure-syncs').waitFor();
@@ -120,7 +120,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     expect(await page.getByTestId('sync-row').count()).toBeGreaterThan(0);
     expect(await figure(page, 'stat-syncs')).toBeGreaterThan(0);
     // The workstation of the first test synced a moment ago: the newest row is its.
-    await expect(page.getByTestId('sync-row').first().locator('td').nth(3).textContent()).resolves.toBe('wes-pc');
+    await expectText(page.getByTestId('sync-row').first().locator('td').nth(3), { is: 'wes-pc' });
     await expectDrawn(page, 'chart-sync-status', SUCCESS_RGB);
     await expectDrawn(page, 'chart-sync-duration', FIRST_SERIES_RGB);
     await expectDrawn(page, 'chart-sync-records', FIRST_SERIES_RGB);
@@ -178,7 +178,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     const older = (await page.getByTestId('sync-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))) as string[];
     expect(older.filter((id) => ids.includes(id))).toEqual([]);
     expect(Math.max(...older.map(Number))).toBeLessThan(Math.min(...ids.map(Number)));
-    await expect(page.getByTestId('sync-list-scope').textContent()).resolves.toContain('page 2');
+    await expectText(page.getByTestId('sync-list-scope'), { contains: 'page 2' });
     expect(await page.getByRole('button', { name: 'Newer' }).isEnabled()).toBe(true);
     await page.close();
   });
@@ -190,7 +190,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     await page.getByTestId('active-users-table').waitFor();
     const active = (await (await call('GET', '/api/v1/monitoring/active-users?days=30')).json()) as { updatedBy: string }[];
     expect(await page.getByTestId('active-user').count()).toBe(active.length);
-    await expect(page.getByTestId('active-user').first().locator('td').first().textContent()).resolves.toBe(active[0].updatedBy);
+    await expectText(page.getByTestId('active-user').first().locator('td').first(), { is: active[0].updatedBy });
     await expectDrawn(page, 'chart-user-days', FIRST_SERIES_RGB);
     await page.getByTestId('workstations-table').waitFor();
     const rows = (await (await call('GET', '/api/v1/monitoring/workstations')).json()) as { clientId: string; lastSync: string }[];

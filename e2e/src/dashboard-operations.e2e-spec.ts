@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
 
 const MANAGER = { username: 'marta', password: 'marta-password-1' };
 
@@ -69,9 +69,7 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await open(page, 'Maintenance', '/maintenance', 'maintenance');
     await page.getByTestId('schedules-table').waitFor();
-    await expect(page.locator('[data-testid="schedules-table"] tr[data-schedule="integrity"] td').nth(1).textContent()).resolves.toBe(
-      '0 3 * * 0',
-    );
+    await expectText(page.locator('[data-testid="schedules-table"] tr[data-schedule="integrity"] td').nth(1), { is: '0 3 * * 0' });
 
     await page.getByRole('button', { name: 'Run Integrity check' }).click();
     const integrity = page.locator('[data-testid="jobs"] [data-testid="job"][data-type="integrity"]');
@@ -79,15 +77,15 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     await page
       .locator('[data-testid="jobs"] [data-testid="job"][data-type="integrity"][data-status="succeeded"]')
       .waitFor({ timeout: 30_000 });
-    await expect(integrity.getByTestId('job-figures').textContent()).resolves.toBe('100% — done');
+    await expectText(integrity.getByTestId('job-figures'), { is: '100% — done' });
     const integrityRow = page.locator('[data-testid="runs-table"] tr[data-type="integrity"][data-status="succeeded"]');
     await integrityRow.waitFor();
-    await expect(integrityRow.locator('td').last().textContent()).resolves.toBe('ok: server.db, generated_numbers.db, hub.db.');
+    await expectText(integrityRow.locator('td').last(), { is: 'ok: server.db, generated_numbers.db, hub.db.' });
 
     // VACUUM asks first; Cancel leaves it unrun.
     await page.getByRole('button', { name: 'Run VACUUM' }).click();
     const confirm = page.getByRole('group', { name: 'Confirm VACUUM' });
-    await expect(confirm.textContent()).resolves.toContain('workstations are asked to retry');
+    await expectText(confirm, { contains: 'workstations are asked to retry' });
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     expect(await page.locator('[data-testid="job"][data-type="vacuum"]').count()).toBe(0);
     await page.getByRole('button', { name: 'Run VACUUM' }).click();
@@ -96,10 +94,10 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     expect(await page.getByRole('button', { name: 'Run VACUUM' }).isDisabled()).toBe(true);
     const vacuum = page.locator('[data-testid="jobs"] [data-testid="job"][data-type="vacuum"][data-status="succeeded"]');
     await vacuum.waitFor({ timeout: 30_000 });
-    await expect(vacuum.getByTestId('job-figures').textContent()).resolves.toBe('100% — done');
+    await expectText(vacuum.getByTestId('job-figures'), { is: '100% — done' });
     const vacuumRow = page.locator('[data-testid="runs-table"] tr[data-type="vacuum"][data-status="succeeded"]');
     await vacuumRow.waitFor();
-    await expect(vacuumRow.locator('td').last().textContent()).resolves.toMatch(/^Reclaimed \d+(\.\d)? (B|KB|MB)\.$/);
+    await expectText(vacuumRow.locator('td').last(), { matches: /^Reclaimed \d+(\.\d)? (B|KB|MB)\.$/ });
     // At least 3 s held by the fault points.
     expect(Number((await vacuumRow.locator('td').nth(4).textContent())!.replace(/ s$/, ''))).toBeGreaterThanOrEqual(3);
 
@@ -130,8 +128,8 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     // Arrives through `alert.opened` on /ops: the page was not reloaded.
     const row = page.locator(`[data-testid="open-alerts"] tr[data-alert-id="${alertId}"]`);
     await row.waitFor();
-    await expect(row.textContent()).resolves.toContain('No verified backup has been taken yet (the threshold is 24 hours).');
-    await expect(page.getByTestId('alerts-status').textContent()).resolves.toContain('New alert: No verified backup');
+    await expectText(row, { contains: 'No verified backup has been taken yet (the threshold is 24 hours).' });
+    await expectText(page.getByTestId('alerts-status'), { contains: 'New alert: No verified backup' });
 
     await row.getByRole('button', { name: `Acknowledge Backup age alert ${alertId}` }).click();
     await row
@@ -178,9 +176,7 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     await retention.getByRole('button', { name: 'Save retention' }).click();
     const sentence = 'retention.daily.days must be a whole number of days from 1 to 3650.';
     await retention.getByTestId('form-error').getByText(sentence, { exact: false }).waitFor();
-    await expect(retention.locator('[data-setting="retention.daily.days"] [data-testid="field-error"]').textContent()).resolves.toBe(
-      sentence,
-    );
+    await expectText(retention.locator('[data-setting="retention.daily.days"] [data-testid="field-error"]'), { is: sentence });
     await expect(retention.getByLabel('Keep daily backups (days)').getAttribute('aria-invalid')).resolves.toBe('true');
     expect((await json<Record<string, unknown>>('GET', '/api/v1/settings'))['retention.daily.days']).toBe(45);
 
@@ -188,9 +184,9 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     const thresholds = page.getByTestId('settings-thresholds');
     await thresholds.getByLabel('No sync for over (business hours)').fill('0');
     await thresholds.getByRole('button', { name: 'Save alert thresholds' }).click();
-    await expect(thresholds.locator('[data-setting="alerts.no-sync.hours"] [data-testid="field-error"]').textContent()).resolves.toBe(
-      'must be a whole number of hours from 1 to 168',
-    );
+    await expectText(thresholds.locator('[data-setting="alerts.no-sync.hours"] [data-testid="field-error"]'), {
+      is: 'must be a whole number of hours from 1 to 168',
+    });
     const password = page.getByTestId('settings-notifications').getByLabel('SMTP password');
     await expect(password.getAttribute('type')).resolves.toBe('password');
     await expect(password.inputValue()).resolves.toBe('');

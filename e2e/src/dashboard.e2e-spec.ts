@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
 
 describe('the dashboard in real Chromium, through the one origin', () => {
   let dataDir: string;
@@ -41,7 +41,7 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     await signIn(page, 'admin', 'not-the-password');
     // (Next.js keeps its own role="alert" route announcer on the page, hence the id.)
     await page.locator('#login-error').waitFor();
-    await expect(page.locator('#login-error').textContent()).resolves.toContain('Wrong username or password.');
+    await expectText(page.locator('#login-error'), { contains: 'Wrong username or password.' });
     expect(page.url()).toBe(`${server.url}/login?next=%2F`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'login.png') });
     await page.close();
@@ -55,12 +55,12 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     await overview.waitFor();
     await page.getByTestId('files-table').waitFor();
     const ready = (await (await fetch(`${server.url}/api/health/ready`)).json()) as { sqliteVersion: string; generation: string };
-    await expect(page.getByTestId('tile-sqlite').textContent()).resolves.toContain(ready.sqliteVersion);
+    await expectText(page.getByTestId('tile-sqlite'), { contains: ready.sqliteVersion });
     await expect(page.getByTestId('tile-generation').locator('[title]').getAttribute('title')).resolves.toContain(ready.generation);
-    await expect(page.getByTestId('tile-status').textContent()).resolves.toMatch(/ok|ready/i);
+    await expectText(page.getByTestId('tile-status'), { matches: /ok|ready/i });
     const files = await page.getByTestId('files-table').textContent();
     for (const name of ['server.db', 'generated_numbers.db', 'hub.db']) expect(files).toContain(name);
-    await expect(page.getByTestId('current-user').textContent()).resolves.toContain('admin');
+    await expectText(page.getByTestId('current-user'), { contains: 'admin' });
     await page.screenshot({ path: path.join(ARTIFACTS, 'overview-new-server.png'), fullPage: true });
 
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs } from './browser';
+import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
 
 const MANAGER = { username: 'olivia', password: 'olivia-password-1' };
 
@@ -69,7 +69,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
     await page.getByRole('button', { name: 'Back up now' }).click();
     const running = job(page, 'backup', 'running');
     await running.waitFor();
-    await expect(running.textContent()).resolves.toContain('Backup (manual)');
+    await expectText(running, { contains: 'Backup (manual)' });
     // The bar moves with `job.updated` events: percent and phase while the copy is held.
     await page.waitForFunction(() => {
       const el = document.querySelector('[data-testid="job"][data-type="backup"] [data-testid="job-figures"]');
@@ -83,7 +83,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
 
     const done = job(page, 'backup', 'succeeded');
     await done.waitFor({ timeout: 60_000 });
-    await expect(done.getByTestId('job-figures').textContent()).resolves.toBe('100% — done');
+    await expectText(done.getByTestId('job-figures'), { is: '100% — done' });
     const row = page.locator('[data-testid="backups-table"] tbody tr[data-backup^="manual/"][data-status="verified"]');
     await row.waitFor();
     expect(await page.locator('[data-testid="backups-table"] tbody tr').count()).toBe(before + 1);
@@ -111,7 +111,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
     await panel.getByTestId('restore-preview-table').waitFor();
     const preview = await panel.getByTestId('restore-preview-table').textContent();
     for (const table of ['customers', 'components', 'quotes']) expect(preview).toContain(table);
-    await expect(panel.getByTestId('changes-since').textContent()).resolves.toMatch(/since this backup/);
+    await expectText(panel.getByTestId('changes-since'), { matches: /since this backup/ });
 
     const confirm = panel.getByLabel(`Type restore ${backupName} to confirm`);
     const restoreButton = panel.getByRole('button', { name: 'Restore', exact: true });
@@ -143,8 +143,8 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
 
     const restoring = job(page, 'restore', 'running');
     await restoring.waitFor();
-    await expect(restoring.textContent()).resolves.toContain(`Restore from ${backupName}`);
-    await expect(restoring.getByTestId('job-figures').textContent()).resolves.toMatch(/^\d+% — \S/);
+    await expectText(restoring, { contains: `Restore from ${backupName}` });
+    await expectText(restoring.getByTestId('job-figures'), { matches: /^\d+% — \S/ });
     await page.screenshot({ path: path.join(ARTIFACTS, 'maintenance-mode.png'), fullPage: true });
     await overview.screenshot({ path: path.join(ARTIFACTS, 'maintenance-overview.png') });
 
@@ -153,7 +153,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
     await overview.getByTestId('maintenance-banner').waitFor({ state: 'detached' });
     const done = job(page, 'restore', 'succeeded');
     await done.waitFor();
-    await expect(done.getByTestId('job-figures').textContent()).resolves.toBe('100% — done');
+    await expectText(done.getByTestId('job-figures'), { is: '100% — done' });
     await page.locator('[data-testid="backups-table"] tbody tr[data-backup^="pre-restore/"][data-status="verified"]').waitFor();
     const state = (await (await fetch(`${server.url}/api/health/ready`)).json()) as { generation: string };
     expect(state.generation).not.toBe(generationBefore);
