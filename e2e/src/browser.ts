@@ -158,3 +158,24 @@ export async function expectText(locator: Locator, want: TextExpectation, timeou
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * Waits until `locator` is enabled (or, with `enabled` false, disabled). A control's state can follow
+ * a state update that lands a task after what the test waited for: a list's loading flag is set by an
+ * effect after the render that shows the new page, so a button can still turn disabled (loading) and
+ * enabled again (answered) after the page number showed. Reading it once races that; this reads it
+ * again every 100 ms, and on timeout fails with the last state it saw.
+ */
+export async function expectEnabled(locator: Locator, enabled = true, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: boolean | null = null;
+  for (;;) {
+    last = await locator.isEnabled({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => null);
+    if (last === enabled) return;
+    if (Date.now() >= deadline) {
+      const seen = last === null ? 'not found' : last ? 'enabled' : 'disabled';
+      throw new Error(`expected ${String(locator)} to be ${enabled ? 'enabled' : 'disabled'}, but after ${timeoutMs} ms it was ${seen}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
