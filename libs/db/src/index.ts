@@ -3,6 +3,7 @@ export * from './time';
 export * from './ids';
 export * from './data-dir';
 export * from './pragmas';
+export * from './statements';
 export * from './lock';
 export * from './store';
 export * from './demo';

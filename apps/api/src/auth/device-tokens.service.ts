@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { IsNull, type Repository } from 'typeorm';
 import { ApiException } from '../common/api-exception';
 import { newSecret, sha256 } from './passwords';
+import { tokenWithUser } from './hub-lookups';
 import { Revocations } from './revocations';
 
 export const TOKEN_PREFIX = 'cacpq_';
@@ -16,7 +17,7 @@ export class DeviceTokensService {
   private readonly users: Repository<UserEntity>;
 
   constructor(
-    store: MasterStore,
+    private readonly store: MasterStore,
     private readonly revocations: Revocations,
   ) {
     this.tokens = store.hub.getRepository(DeviceTokenEntity);
@@ -69,10 +70,10 @@ export class DeviceTokensService {
 
   /** The token's row and user, or a reason it does not authenticate. */
   async resolve(token: string): Promise<{ token: DeviceTokenEntity; user: UserEntity } | 'revoked' | null> {
-    const row = await this.tokens.findOneBy({ tokenHash: sha256(token) });
-    if (!row) return null;
+    const found = tokenWithUser(this.store.hubDb, sha256(token));
+    if (!found) return null;
+    const { token: row, user } = found;
     if (row.revokedAt) return 'revoked';
-    const user = await this.users.findOneBy({ id: row.userId });
     if (!user) return null;
     const now = sqlTime();
     if (!row.lastUsedAt || row.lastUsedAt.slice(0, 16) !== now.slice(0, 16)) {

@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { LOGGER } from '../common/tokens';
 import { newSecret, sha256 } from './passwords';
 import type { Principal } from '../common/request-context';
+import { sessionWithUser } from './hub-lookups';
 import { Revocations } from './revocations';
 
 type SessionEnd = 'signed-out' | 'session-expired' | 'account-disabled' | 'password-changed';
@@ -26,16 +27,14 @@ export interface ActiveSession {
 @Injectable()
 export class SessionsService implements OnModuleInit {
   private readonly sessions: Repository<SessionEntity>;
-  private readonly users: Repository<UserEntity>;
 
   constructor(
-    store: MasterStore,
+    private readonly store: MasterStore,
     private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly revocations: Revocations,
   ) {
     this.sessions = store.hub.getRepository(SessionEntity);
-    this.users = store.hub.getRepository(UserEntity);
   }
 
   async onModuleInit(): Promise<void> {
@@ -65,14 +64,14 @@ export class SessionsService implements OnModuleInit {
 
   /** The session and its user, or null when unknown, expired or the user is disabled. */
   async resolve(secret: string): Promise<ActiveSession | 'expired' | null> {
-    const session = await this.sessions.findOneBy({ id: sha256(secret) });
-    if (!session) return null;
+    const found = sessionWithUser(this.store.hubDb, sha256(secret));
+    if (!found) return null;
+    const { session, user } = found;
     const now = new Date();
     if (session.expiresAt <= sqlTime(now)) {
       await this.destroy(session.id, 'session-expired');
       return 'expired';
     }
-    const user = await this.users.findOneBy({ id: session.userId });
     if (!user) return null;
     // Sliding expiry, written at most once a minute per session.
     if (now.getTime() - new Date(session.lastSeenAt.replace(' ', 'T') + 'Z').getTime() > 60_000) {

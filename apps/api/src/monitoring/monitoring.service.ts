@@ -1,5 +1,15 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ACTIVITY_TABLES, MONITORING_SQL, MasterStore, daysAgo, freeBytes, parseSqlTime, refreshActivityRollup, sqlTime } from '@cacpq/db';
+import {
+  ACTIVITY_TABLES,
+  MONITORING_SQL,
+  MasterStore,
+  daysAgo,
+  freeBytes,
+  parseSqlTime,
+  prepared,
+  refreshActivityRollup,
+  sqlTime,
+} from '@cacpq/db';
 import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type {
@@ -43,9 +53,6 @@ function percentile(sorted: number[], p: number): number | null {
  */
 @Injectable()
 export class MonitoringService implements OnApplicationBootstrap {
-  /** Statements prepared once per open database (a restore reopens it). */
-  private readonly statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
   constructor(
     private readonly store: MasterStore,
     private readonly maintenance: MaintenanceMode,
@@ -130,12 +137,7 @@ export class MonitoringService implements OnApplicationBootstrap {
   }
 
   private stmt(sql: string): Database.Statement {
-    const db = this.db;
-    let cache = this.statements.get(db);
-    if (!cache) this.statements.set(db, (cache = new Map()));
-    let stmt = cache.get(sql);
-    if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
-    return stmt;
+    return prepared(this.db, sql);
   }
 
   /** `from`/`to` as stored timestamps; `from` defaults to `defaultSpanMs` before `to`; an inverted range is a 400. */
