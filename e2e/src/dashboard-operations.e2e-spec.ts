@@ -116,6 +116,8 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     const page = await browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await open(page, 'Alerts', '/alerts', 'alerts');
+    // The alert below must arrive as an event: the page's /ops socket is connected first.
+    await page.locator('[data-testid="live-status"][data-state="live"]').waitFor();
     await page.locator('[data-testid="open-alerts"], [data-testid="no-open-alerts"]').first().waitFor();
     expect(await page.locator('[data-testid="open-alerts"] tr[data-rule="backup-age"]').count()).toBe(0);
     await page.locator('[data-testid="resolved-alerts"] tr[data-rule="backup-age"]').first().waitFor();

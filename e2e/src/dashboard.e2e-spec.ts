@@ -117,4 +117,22 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     await page.getByLabel('Username').waitFor();
     await page.close();
   });
+  it('says whether it is live: on while the server is up, "reconnecting" while it restarts, on again after, with no reload', async () => {
+    const page = await browser.newPage();
+    await signIn(page, 'morgan', 'morgan-password-1');
+    await page.getByTestId('overview').waitFor();
+    const status = page.getByTestId('live-status');
+    await expectText(status, { is: 'Live updates on' });
+    const marker = await page.evaluate(() => ((window as unknown as { marker: number }).marker = Math.random()));
+
+    // The same server restarted on the same port and data: the socket comes back by itself, the session still holds.
+    const port = server.port;
+    expect(await server.stop()).toBe(0);
+    await expectText(status, { is: 'Live updates lost: reconnecting…' });
+    expect(await status.getAttribute('data-state')).toBe('reconnecting');
+    server = await startServer({ dataDir, env: { WEB_URL: dashboard.url, PORT: String(port) } });
+    await expectText(status, { is: 'Live updates on' }, 30_000);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(marker);
+    await page.close();
+  });
 });

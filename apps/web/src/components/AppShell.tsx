@@ -6,7 +6,7 @@ import { useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { api, ApiError } from '../lib/api';
 import { CurrentUserContext, useMe } from '../lib/hooks';
 import { NAV } from '../lib/nav';
-import { OpsProvider } from '../lib/ops';
+import { OpsProvider, useOps } from '../lib/ops';
 import ErrorNotice from './ErrorNotice';
 import MaintenanceBanner from './MaintenanceBanner';
 import '../styles/shell.css';
@@ -121,6 +121,7 @@ export default function AppShell({ children }: { children: ReactNode }) {
                     <strong>{user.username}</strong> ({user.role})
                   </span>
                 ) : null}
+                {operator ? <LiveStatus /> : null}
                 <button className="button button-secondary" type="button" onClick={signOut} disabled={signingOut} aria-busy={signingOut}>
                   Sign out
                 </button>
@@ -142,4 +143,19 @@ export default function AppShell({ children }: { children: ReactNode }) {
 
 function isCurrent(pathname: string, href: string): boolean {
   return href === '/' ? pathname === '/' : pathname === href || pathname.startsWith(`${href}/`);
+}
+
+/**
+ * Whether the pages are live: while the `/ops` socket is connected, figures, jobs and alerts change
+ * on their own; while it is down they stay as last loaded (each page reloads when it is back).
+ */
+function LiveStatus() {
+  const { connected, epoch } = useOps();
+  const state = connected ? 'live' : epoch === 0 ? 'connecting' : 'reconnecting';
+  return (
+    <span className="live-status" data-testid="live-status" data-state={state} role="status">
+      <span className="live-dot" aria-hidden="true" />
+      {state === 'live' ? 'Live updates on' : state === 'connecting' ? 'Connecting for live updates…' : 'Live updates lost: reconnecting…'}
+    </span>
+  );
 }
