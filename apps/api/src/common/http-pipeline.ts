@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
 import type { ApiErrorBody } from '@cacpq/sync-protocol';
+import type { Logger } from 'pino';
 import type { AppRequest } from './request-context';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -13,6 +14,34 @@ export function requestId() {
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     (req as AppRequest).id = id;
     res.setHeader('X-Request-Id', id);
+    next();
+  };
+}
+
+/**
+ * One log line per finished request: `{req: {id, method, url}, res: {statusCode}, responseTime}`,
+ * at `error` for a 5xx, `warn` for a 4xx, `info` otherwise; "request aborted" (`warn`) when the
+ * client went away before the answer was sent. Health probes are not logged. (pino-http did this before; its
+ * per-request child logger and serializers cost a tenth of a small request's time, measured A/B.)
+ */
+export function requestLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (req.url === '/api/health') return next();
+    const started = performance.now();
+    res.once('close', () => {
+      const finished = res.writableFinished;
+      const status = res.statusCode;
+      const level = status >= 500 ? 'error' : !finished || status >= 400 ? 'warn' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      logger[level](
+        {
+          req: { id: (req as AppRequest).id, method: req.method, url: req.originalUrl },
+          res: { statusCode: status },
+          responseTime: Math.round(performance.now() - started),
+        },
+        finished ? 'request completed' : 'request aborted',
+      );
+    });
     next();
   };
 }
