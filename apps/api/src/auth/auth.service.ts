@@ -27,24 +27,7 @@ export class AuthService {
 
   async login(req: AppRequest, body: LoginRequest): Promise<LoginResponse & { secret: string }> {
     const ip = req.ip ?? 'unknown';
-    const wait = this.limiter.retryAfterSeconds(body.username, ip);
-    if (wait > 0) {
-      // The lock-out is audited once per window, not every knock on the door.
-      if (this.limiter.firstRefusal(body.username, ip)) {
-        await this.audit.record(req, {
-          action: 'auth.login',
-          actor: body.username,
-          actorRole: null,
-          outcome: 'denied',
-          details: { reason: 'rate limited' },
-        });
-      }
-      throw new ApiException('RATE_LIMITED', `Too many failed sign-ins; try again in ${wait} seconds.`, undefined, {
-        'Retry-After': String(wait),
-      });
-    }
-    // Counted before the (slow) password check, so parallel guesses cannot slip past the limit.
-    this.limiter.recordFailure(body.username, ip);
+    await this.countAttempt(req, 'auth.login', body.username, ip, 'Too many failed sign-ins');
     const user = await this.users.findOneBy({ username: body.username });
     const ok = await verifyPassword(body.password, user?.passwordHash ?? null);
     if (!user || !ok) {
@@ -81,13 +64,41 @@ export class AuthService {
   async changePassword(req: AppRequest, principal: Principal, body: ChangePasswordRequest): Promise<void> {
     const user = principal.userId !== null ? await this.users.findOneBy({ id: principal.userId }) : null;
     if (!user) throw new ApiException('FORBIDDEN', `${principal.username} has no password to change.`);
+    // Guessing the current password from a signed-in browser is guessing the account's password:
+    // it counts against the same limit as sign-ins.
+    const ip = req.ip ?? 'unknown';
+    await this.countAttempt(req, 'auth.password', user.username, ip, 'Too many wrong current passwords');
     if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
       await this.audit.record(req, { action: 'auth.password', target: user.username, outcome: 'failed' });
       throw new ApiException('INVALID_CREDENTIALS', 'The current password is wrong.');
     }
+    this.limiter.recordSuccess(user.username, ip);
     await this.users.update({ id: user.id }, { passwordHash: await hashPassword(body.newPassword), updatedAt: sqlTime() });
     // Anyone else signed in with the old password is signed out; this session stays.
     await this.sessions.destroyOthers(user.id, principal.sessionId);
     await this.audit.record(req, { action: 'auth.password', target: user.username });
+  }
+
+  /**
+   * Refuses a password attempt while `username` at `ip` is over the failure limit (429 with
+   * Retry-After; the lock-out audited once per window), else counts it as a failure before the
+   * slow password check, so parallel guesses cannot slip past; a success takes it back.
+   */
+  private async countAttempt(req: AppRequest, action: string, username: string, ip: string, what: string): Promise<void> {
+    const wait = this.limiter.retryAfterSeconds(username, ip);
+    if (wait > 0) {
+      if (this.limiter.firstRefusal(username, ip)) {
+        await this.audit.record(req, {
+          action,
+          actor: req.principal?.username ?? username,
+          actorRole: req.principal?.role ?? null,
+          target: action === 'auth.password' ? username : undefined,
+          outcome: 'denied',
+          details: { reason: 'rate limited' },
+        });
+      }
+      throw new ApiException('RATE_LIMITED', `${what}; try again in ${wait} seconds.`, undefined, { 'Retry-After': String(wait) });
+    }
+    this.limiter.recordFailure(username, ip);
   }
 }

@@ -169,6 +169,27 @@ describe('accounts and access', () => {
     await server.http.post('/api/v1/auth/login').send({ username: 'pat', password: 'a-brand-new-password' }).expect(200);
   });
 
+  it('rate-limits wrong current passwords on a password change like sign-ins, even for the right one, and audits the lock-out once', async () => {
+    const made = await makeUser(server, admin, 'guessed', 'manager');
+    const change = (currentPassword: string) =>
+      made.session.auth(server.http.post('/api/v1/auth/password'), 'POST').send({ currentPassword, newPassword: 'taken-over-password' });
+    for (let i = 0; i < 3; i++) {
+      const res = await change(`guess-${i}-password`);
+      expect([res.status, res.body.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    }
+    const blocked = await change(made.password);
+    expect([blocked.status, blocked.body.code]).toEqual([429, 'RATE_LIMITED']);
+    expect(blocked.body.message).toMatch(/^Too many wrong current passwords; try again in \d+ seconds\.$/);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await change(made.password)).status).toBe(429);
+    // The same account from the same address: sign-in is held back too, and the password did not change.
+    const login = await server.http.post('/api/v1/auth/login').send({ username: 'guessed', password: made.password });
+    expect([login.status, login.body.code]).toEqual([429, 'RATE_LIMITED']);
+    const audit = await admin.auth(server.http.get('/api/v1/audit?action=auth.password&limit=100'), 'GET').expect(200);
+    const mine = (audit.body as { target: string | null; outcome: string; details: string | null }[]).filter((e) => e.target === 'guessed');
+    expect(mine.map((e) => e.outcome).sort()).toEqual(['denied', 'failed', 'failed', 'failed']);
+  });
+
   it('stores passwords as scrypt hashes and tokens as sha256, never in clear (checked in the file)', async () => {
     const made = await makeUser(server, admin, 'hashcheck', 'user');
     const token = (await admin.auth(server.http.post('/api/v1/users/hashcheck/tokens'), 'POST').send({ device: 'x' }).expect(201)).body
