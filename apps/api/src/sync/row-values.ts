@@ -36,9 +36,25 @@ export function tableSpec(name: string, where: string): TableSpec {
   return spec;
 }
 
-/** Parses a workstation timestamp (ISO 8601 or SQLite format); null when it is not one. */
+const CLIENT_TIME = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d{1,9})?)?(?:Z|[+-](\d\d):?(\d\d))?$/;
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}
+
+/**
+ * Parses a workstation timestamp (ISO 8601 or SQLite format); null when it is not one. A date or
+ * time that does not exist (30 February, 29 February of a common year, 24:00, an offset beyond
+ * ±14:00) is refused: the JavaScript date parser would roll it over into another day.
+ */
 export function parseClientTime(value: string): Date | null {
-  if (!/^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:?\d\d)?$/.test(value)) return null;
+  const m = CLIENT_TIME.exec(value);
+  if (!m) return null;
+  // Seconds and offset may be absent: 0.
+  const [, year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.map((g) => (g === undefined ? 0 : Number(g)));
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 14 || offsetMinutes > 59) return null;
   const d = parseSqlTime(value);
   return Number.isNaN(d.getTime()) ? null : d;
 }

@@ -457,6 +457,20 @@ describe('bad pushes get a 4xx with a code and a sentence, and the master is unc
     ['the same row twice', () => [component('b-8'), component('b-8')], 400, 'DUPLICATE_ROW', /appears twice in this batch/],
     ['a bad time', () => [{ ...component('b-9'), updatedAt: 'yesterday-ish' }], 400, 'VALIDATION_FAILED', /updatedAt must be a date-time/],
     [
+      'a day that does not exist (not rolled into 2 March)',
+      () => [{ ...component('b-9b'), updatedAt: '2026-02-30T10:00:00Z' }],
+      400,
+      'VALIDATION_FAILED',
+      /updatedAt must be a date-time/,
+    ],
+    [
+      'a datetime value that does not exist',
+      () => [component('b-9c', { createdAt: '2026-04-31 09:00:00' })],
+      400,
+      'VALIDATION_FAILED',
+      /components\.createdAt must be a date-time/,
+    ],
+    [
       'invalid JSON text in a json column',
       () => [{ table: 'quotes', op: 'upsert', id: 'b-10', baseVersion: 0, updatedAt: iso(), values: { lineItems: '{not json' } }],
       400,
