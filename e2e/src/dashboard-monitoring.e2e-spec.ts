@@ -7,9 +7,10 @@ import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signI
 import { Workstation } from './workstations';
 
 const MANAGER = { username: 'mira', password: 'mira-password-1' };
-/** The colours the charts draw with (components/charts/Chart.tsx): success bars, the first series. */
+/** The colours the charts draw with (components/charts/Chart.tsx): success and error bars, the first series. */
 const SUCCESS_RGB: [number, number, number] = [0x17, 0x69, 0x3a];
 const FIRST_SERIES_RGB: [number, number, number] = [0x1f, 0x5f, 0xae];
+const ERROR_RGB: [number, number, number] = [0xa3, 0x20, 0x20];
 
 describe('monitoring pages of the dashboard: overview, sync activity, user activity (real Chromium, live)', () => {
   let dir: string;
@@ -147,9 +148,21 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     ).json()) as { rows: unknown[] };
     expect(errors.length).toBe(expected.rows.length);
     expect(new Set(errors)).toEqual(new Set(['error']));
-    // The charts follow the range (30 days of hours, with their day) and nothing failed to load.
+    // The figures and charts follow the filters: errors only, so every sync counted failed, and the
+    // status chart draws error bars and no success bars; the charts cover the range (30 days of hours).
+    await page.locator('[data-testid="sync-stats"][data-scope="status error"]').waitFor();
+    const failedSyncs = await figure(page, 'stat-failed');
+    expect(failedSyncs).toBeGreaterThan(0);
+    expect(await figure(page, 'stat-syncs')).toBe(failedSyncs);
+    await expectText(page.getByTestId('stat-success-rate'), { is: '0%' });
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="sync-charts"]')?.getAttribute('data-hours')) >= 720);
-    await expectDrawn(page, 'chart-sync-status', SUCCESS_RGB);
+    let statusBars = await canvasPixels(page, 'chart-sync-status', SUCCESS_RGB);
+    for (const deadline = Date.now() + 10_000; statusBars.coloured > 0 && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 200));
+      statusBars = await canvasPixels(page, 'chart-sync-status', SUCCESS_RGB);
+    }
+    expect(statusBars.coloured).toBe(0);
+    await expectDrawn(page, 'chart-sync-status', ERROR_RGB);
     expect(await page.locator('.alert').count()).toBe(0);
     await expect(page.locator('.mon-charts-note').textContent()).resolves.not.toContain('failed');
     await page.screenshot({ path: path.join(ARTIFACTS, 'sync.png'), fullPage: true });

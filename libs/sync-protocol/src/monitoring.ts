@@ -12,11 +12,16 @@ const Range = {
 
 export const SYNC_STATUSES = ['success', 'error'] as const;
 
-export const SyncActivityQuery = z.strictObject({
-  ...Range,
+/** Narrows sync_log to one user, one workstation and/or one status: the listing, statistics and timeline share them. */
+const SyncFilters = {
   user: z.string().min(1).max(100).optional(),
   clientId: z.string().min(1).max(100).optional(),
   status: z.enum(SYNC_STATUSES).optional(),
+};
+
+export const SyncActivityQuery = z.strictObject({
+  ...Range,
+  ...SyncFilters,
   limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
   /** Paging: rows with an id below this (the previous page's `nextBefore`). */
   before: z.coerce.number().int().min(1).optional(),
@@ -75,7 +80,7 @@ export interface ActiveUserRow {
   totalChanges: number;
 }
 
-export const SyncStatsQuery = z.strictObject({ ...Range });
+export const SyncStatsQuery = z.strictObject({ ...Range, ...SyncFilters });
 export type SyncStatsQuery = z.infer<typeof SyncStatsQuery>;
 
 export interface SyncStats {
@@ -155,7 +160,7 @@ export interface GrowthReport {
 /** The longest range `GET /monitoring/sync-timeline` answers (its hours are drawn one bar each). */
 export const SYNC_TIMELINE_MAX_DAYS = 31;
 
-export const SyncTimelineQuery = z.strictObject({ ...Range });
+export const SyncTimelineQuery = z.strictObject({ ...Range, ...SyncFilters });
 export type SyncTimelineQuery = z.infer<typeof SyncTimelineQuery>;
 
 /** One UTC hour of `sync_log` (rows with a timestamp in that hour and in the range). */

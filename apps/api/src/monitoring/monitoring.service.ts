@@ -8,6 +8,9 @@ import {
   parseSqlTime,
   prepared,
   refreshActivityRollup,
+  syncLogFilter,
+  type SqlRun,
+  type SyncLogFilter,
   sqlTime,
 } from '@cacpq/db';
 import type Database from 'better-sqlite3';
@@ -38,8 +41,15 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
 /** The sync_log rows of (from, to], oldest first, through the timestamp index: percentiles need every duration. */
-const TIMELINE_SQL = `SELECT strftime('%Y-%m-%d %H:00:00', timestamp) AS hour, status, conflicts, records_pulled, records_pushed, duration_ms
-  FROM sync_log INDEXED BY idx_sync_log_timestamp WHERE timestamp > ? AND timestamp <= ? ORDER BY timestamp`;
+/** The timeline's rows of (from, to], narrowed by the filters that are set. */
+function timelineSql(filters: SyncLogFilter): SqlRun {
+  const f = syncLogFilter(filters);
+  return {
+    sql: `SELECT strftime('%Y-%m-%d %H:00:00', timestamp) AS hour, status, conflicts, records_pulled, records_pushed, duration_ms
+  FROM sync_log INDEXED BY ${f.index} WHERE ${['timestamp > ?', 'timestamp <= ?', ...f.where].join(' AND ')} ORDER BY timestamp`,
+    args: f.args,
+  };
+}
 
 /** Nearest-rank percentile of ascending `sorted`: the ceil(p/100·n)-th value. */
 function percentile(sorted: number[], p: number): number | null {
@@ -230,7 +240,7 @@ export class MonitoringService implements OnApplicationBootstrap {
   /** Success rate, average duration and totals over a range (default: the last 24 hours). */
   syncStats(q: SyncStatsQuery): SyncStats {
     const { from, to } = this.range(q, DAY_MS);
-    const run = MONITORING_SQL.syncStats(from, to);
+    const run = MONITORING_SQL.syncStats(from, to, q);
     const r = this.stmt(run.sql).get(...run.args) as {
       syncs: number;
       succeeded: number | null;
@@ -289,7 +299,8 @@ export class MonitoringService implements OnApplicationBootstrap {
       });
     }
     const statuses = new Set<string>();
-    const rows = this.stmt(TIMELINE_SQL).iterate(from, to) as IterableIterator<{
+    const timeline = timelineSql(q);
+    const rows = this.stmt(timeline.sql).iterate(from, to, ...timeline.args) as IterableIterator<{
       hour: string | null;
       status: string;
       conflicts: number;

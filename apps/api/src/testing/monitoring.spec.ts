@@ -172,6 +172,60 @@ describe("the guide's monitoring queries as endpoints", () => {
     expect(day.syncs).toBe((await get<SyncActivityPage>('/api/v1/monitoring/sync-activity?limit=1000')).rows.length);
   });
 
+  it('sync statistics and the timeline narrow to a user, a workstation and a status, equal to the raw rows', async () => {
+    const from = new Date(Date.now() - 20 * DAY);
+    const to = new Date(Date.now() - HOUR);
+    const range = `from=${from.toISOString()}&to=${to.toISOString()}`;
+    const all = await get<SyncStats>(`/api/v1/monitoring/sync-stats?${range}`);
+    for (const [query, where, args] of [
+      ['user=alice', 'user = ?', ['alice']],
+      ['clientId=bob-pc-2', 'client_id = ?', ['bob-pc-2']],
+      ['status=error', 'status = ?', ['error']],
+      ['user=carol&status=success', 'user = ? AND status = ?', ['carol', 'success']],
+      ['user=alice&clientId=bob-pc', 'user = ? AND client_id = ?', ['alice', 'bob-pc']],
+    ] as const) {
+      const expected = server.store.serverDb
+        .prepare(
+          `SELECT COUNT(*) AS syncs, ifnull(SUM(status = 'error'), 0) AS failed, ifnull(SUM(conflicts > 0), 0) AS withConflicts,
+                  ifnull(SUM(conflicts), 0) AS conflicts, ifnull(SUM(records_pulled), 0) AS pulled, ifnull(SUM(records_pushed), 0) AS pushed
+             FROM sync_log WHERE timestamp > ? AND timestamp <= ? AND ${where}`,
+        )
+        .get(sqlTime(from), sqlTime(to), ...args) as Record<string, number>;
+      const stats = await get<SyncStats>(`/api/v1/monitoring/sync-stats?${range}&${query}`);
+      expect({
+        query,
+        syncs: stats.syncs,
+        failed: stats.failed,
+        conflicts: stats.conflicts,
+        pulled: stats.recordsPulled,
+        pushed: stats.recordsPushed,
+      }).toEqual({
+        query,
+        syncs: expected.syncs,
+        failed: expected.failed,
+        conflicts: expected.conflicts,
+        pulled: expected.pulled,
+        pushed: expected.pushed,
+      });
+      expect(stats.conflictRate).toBe(expected.syncs ? expected.withConflicts / expected.syncs : null);
+      const timeline = await get<SyncTimeline>(`/api/v1/monitoring/sync-timeline?${range}&${query}`);
+      const sum = (k: 'syncs' | 'conflicts' | 'recordsPulled') => timeline.hours.reduce((a, h) => a + h[k], 0);
+      expect({ query, syncs: sum('syncs'), conflicts: sum('conflicts'), pulled: sum('recordsPulled') }).toEqual({
+        query,
+        syncs: expected.syncs,
+        conflicts: expected.conflicts,
+        pulled: expected.pulled,
+      });
+      expect(timeline.hours.reduce((a, h) => a + (h.byStatus.error ?? 0), 0)).toBe(expected.failed);
+    }
+    // The filters narrow: alice's share is part of the whole, and nobody's is empty.
+    const alice = await get<SyncStats>(`/api/v1/monitoring/sync-stats?${range}&user=alice`);
+    expect(alice.syncs).toBeGreaterThan(0);
+    expect(alice.syncs).toBeLessThan(all.syncs);
+    const nobody = await get<SyncStats>(`/api/v1/monitoring/sync-stats?${range}&user=nobody`);
+    expect(nobody).toMatchObject({ syncs: 0, successRate: null, conflictRate: null, avgDurationMs: null });
+  });
+
   it('workstations: last sync, its status and the count per user and workstation', async () => {
     const rows = await get<WorkstationRow[]>('/api/v1/monitoring/workstations');
     const expected = server.store.serverDb
@@ -470,6 +524,8 @@ describe('sync timeline and changes per person per day (dashboard charts)', () =
     ['/api/v1/monitoring/sync-timeline?from=2000-01-01T00:00:00Z', /at most 31 days/],
     ['/api/v1/monitoring/sync-timeline?from=last-week', /from/],
     ['/api/v1/monitoring/sync-timeline?hours=3', /hours/],
+    ['/api/v1/monitoring/sync-timeline?status=broken', /status/],
+    ['/api/v1/monitoring/sync-stats?user=', /user/],
     ['/api/v1/monitoring/user-days?days=0', /days/],
     ['/api/v1/monitoring/user-days?days=367', /days.*366/],
   ])('refuses %s with a sentence', async (url, why) => {

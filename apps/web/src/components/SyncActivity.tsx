@@ -56,10 +56,10 @@ export default function SyncActivity() {
       before,
     })}`,
   );
-  const timeline = useApi<SyncTimeline>(`/api/v1/monitoring/sync-timeline${query({ from: applied.from })}`, {
-    refreshMs: MONITORING_REFRESH_MS,
-  });
-  const stats = useApi<SyncStats>(`/api/v1/monitoring/sync-stats${query({ from: applied.from })}`, { refreshMs: MONITORING_REFRESH_MS });
+  // The figures and charts follow the same filters as the list.
+  const narrowed = { from: applied.from, user: f.user, clientId: f.clientId, status: f.status };
+  const timeline = useApi<SyncTimeline>(`/api/v1/monitoring/sync-timeline${query(narrowed)}`, { refreshMs: MONITORING_REFRESH_MS });
+  const stats = useApi<SyncStats>(`/api/v1/monitoring/sync-stats${query(narrowed)}`, { refreshMs: MONITORING_REFRESH_MS });
   const workstations = useApi<WorkstationRow[]>('/api/v1/monitoring/workstations');
 
   useReloadOn(['sync.finished'], () => {
@@ -89,6 +89,9 @@ export default function SyncActivity() {
 
   const rangeLabel = RANGES.find((r) => r.key === f.range)!.label.toLowerCase();
   const filtered = f.user || f.clientId || f.status;
+  const scope =
+    [f.user && `user ${f.user}`, f.clientId && `workstation ${f.clientId}`, f.status && `status ${f.status}`].filter(Boolean).join(', ') ||
+    'every user and workstation';
 
   return (
     <div data-testid="sync-activity">
@@ -152,11 +155,11 @@ export default function SyncActivity() {
         </div>
       </form>
 
-      <StatsFigures stats={stats} />
+      <StatsFigures stats={stats} scope={scope} />
 
       <section className="mon-charts" aria-label="Sync charts">
         <p className="muted small mon-charts-note">
-          Charts: every user and workstation, {rangeLabel}, per hour of your local time.
+          Figures and charts: {scope}, {rangeLabel}, per hour of your local time.
           {timeline.error && timeline.data ? ' The latest refresh failed; the figures shown may be out of date.' : ''}
         </p>
         {!timeline.data && timeline.loading ? (
@@ -269,25 +272,25 @@ function unique(values: (string | null)[]): string[] {
   return [...new Set(values.filter((v): v is string => !!v))].sort((a, b) => a.localeCompare(b));
 }
 
-function StatsFigures({ stats }: { stats: ReturnType<typeof useApi<SyncStats>> }) {
+function StatsFigures({ stats, scope }: { stats: ReturnType<typeof useApi<SyncStats>>; scope: string }) {
   const s = stats.data;
   if (!s && stats.loading) return <SectionLoading what="the sync statistics" rows={1} />;
   if (!s && stats.error) return <ErrorNotice error={stats.error} onRetry={stats.reload} lead="The sync statistics could not be loaded." />;
   if (!s) return null;
   const pct = (x: number | null) => (x === null ? '—' : `${(Math.round(x * 1000) / 10).toLocaleString()}%`);
   return (
-    <dl className="figures figures-band" aria-label="Totals for the range (every user and workstation)" data-testid="sync-stats">
+    <dl className="figures figures-band" aria-label={`Totals for the range (${scope})`} data-testid="sync-stats" data-scope={scope}>
       <div>
         <dt>Syncs</dt>
         <dd data-testid="stat-syncs">{s.syncs.toLocaleString()}</dd>
       </div>
       <div>
         <dt>Success rate</dt>
-        <dd>{pct(s.successRate)}</dd>
+        <dd data-testid="stat-success-rate">{pct(s.successRate)}</dd>
       </div>
       <div>
         <dt>Failed</dt>
-        <dd>{s.failed.toLocaleString()}</dd>
+        <dd data-testid="stat-failed">{s.failed.toLocaleString()}</dd>
       </div>
       <div>
         <dt>Syncs with conflicts</dt>
