@@ -51,8 +51,6 @@ export function syncLogFilter(f: SyncLogFilter): { where: string[]; args: unknow
   return { where, args, index };
 }
 
-export const hasSyncLogFilter = (f: SyncLogFilter): boolean => f.user !== undefined || f.clientId !== undefined || f.status !== undefined;
-
 export interface ActivityFilter extends SyncLogFilter {
   from: string;
   to: string;
@@ -218,7 +216,7 @@ export const MONITORING_SQL = {
    * (one person's or workstation's month is a few thousand rows).
    */
   syncStats(from: string, to: string, filters: SyncLogFilter = {}): SqlRun {
-    if (hasSyncLogFilter(filters)) return GUIDE_SQL.syncStats(from, to, filters);
+    if (syncLogFilter(filters).where.length > 0) return GUIDE_SQL.syncStats(from, to, filters);
     const ms = (t: string) => Date.parse(`${t.replace(' ', 'T')}Z`);
     const rows = hourlyRange(from, ms(from), to, ms(to), false);
     return {

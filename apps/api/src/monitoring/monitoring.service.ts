@@ -40,8 +40,7 @@ import { SyncEvents } from '../sync/sync-events';
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
-/** The sync_log rows of (from, to], oldest first, through the timestamp index: percentiles need every duration. */
-/** The timeline's rows of (from, to], narrowed by the filters that are set. */
+/** The sync_log rows of (from, to] narrowed by the filters that are set, oldest first, through an index: percentiles need every duration. */
 function timelineSql(filters: SyncLogFilter): SqlRun {
   const f = syncLogFilter(filters);
   return {
