@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { ROOT, tempDir } from './harness';
+import { ROOT, adminSession, startServer, tempDir, type ServerProcess } from './harness';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
@@ -178,4 +178,76 @@ export async function expectEnabled(locator: Locator, enabled = true, timeoutMs 
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+export interface DashboardSuiteOptions {
+  /** The server's extra environment (fault pauses), beside WEB_URL. */
+  env?: Record<string, string>;
+  /** Seeds the demo data (a tenth of the size, one month) before the tests. */
+  demo?: boolean;
+  /** Accounts made by the admin before the tests: username, role and, to sign in, a password. */
+  users?: [username: string, role: string, password?: string][];
+}
+
+export interface DashboardSuite {
+  /** The suite's temporary directory: the server's data is `dataDir` inside it, workstations may go beside. */
+  dir: string;
+  dataDir: string;
+  dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  /** The server process; a test that restarts it assigns the new one here, so it is the one stopped. */
+  server: ServerProcess;
+  browser: BrowserContext;
+  /** The admin's API session. */
+  call: Awaited<ReturnType<typeof adminSession>>;
+  /** Signs in through the login page and waits for the Overview. */
+  signIn(page: Page, username: string, password: string): Promise<void>;
+  /** Follows the sidebar link `label`, waits for `pathname` and for the page's `ready` element. */
+  open(page: Page, label: string, pathname: string, ready: string): Promise<void>;
+}
+
+/**
+ * What every browser suite needs, started in `beforeAll` and stopped in `afterAll`: the built
+ * dashboard and a server process on a temporary data directory, the admin's API session, optional
+ * demo data and accounts, and real Chromium. Its fields are set once `beforeAll` has run.
+ */
+export function dashboardSuite(name: string, opts: DashboardSuiteOptions = {}): DashboardSuite {
+  const suite = {
+    async signIn(page: Page, username: string, password: string) {
+      await signIn(suite.browser, page, suite.server.url, username, password);
+      await page.waitForURL(`${suite.server.url}/`);
+      await page.getByTestId('overview').waitFor();
+    },
+    async open(page: Page, label: string, pathname: string, ready: string) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
+      await page.waitForURL(`${suite.server.url}${pathname}`);
+      await page.locator(ready).first().waitFor();
+    },
+  } as DashboardSuite;
+
+  beforeAll(async () => {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    suite.dir = tempDir(name);
+    suite.dataDir = path.join(suite.dir, 'data');
+    suite.dashboard = await startDashboard();
+    suite.server = await startServer({ dataDir: suite.dataDir, env: { WEB_URL: suite.dashboard.url, ...opts.env } });
+    suite.call = await adminSession(suite.server.url);
+    if (opts.demo) {
+      const seeded = await suite.call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 });
+      expect(seeded.status).toBe(201);
+    }
+    for (const [username, role, password] of opts.users ?? []) {
+      const made = await suite.call('POST', '/api/v1/users', { username, role, ...(password ? { password } : {}) });
+      expect({ username, status: made.status }).toEqual({ username, status: 201 });
+    }
+    suite.browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+    await suite.dashboard?.stop();
+    if (suite.dir) fs.rmSync(suite.dir, { recursive: true, force: true });
+  });
+
+  return suite;
 }

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs, expectEnabled, expectText } from './browser';
+import type { Page } from 'playwright-core';
+import { ADMIN_PASSWORD } from './harness';
+import { ARTIFACTS, dashboardSuite, expectEnabled, expectText } from './browser';
 
 const MANAGER = { username: 'mila', password: 'mila-password-1' };
 const WES = { username: 'wes', password: 'wes-password-12' };
@@ -11,22 +11,13 @@ const WORKSTATION = 'ws-sales';
 const DEVICE = 'SALES-PC-03';
 
 describe('users, device tokens, the audit log and backup downloads in the dashboard (real Chromium)', () => {
-  let dataDir: string;
-  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
-  let server: ServerProcess;
-  let browser: BrowserContext;
+  const suite = dashboardSuite('accounts-browser', { demo: true, users: [[WORKSTATION, 'user']] });
   let backupName: string;
   /** The device token issued in the page (first test), revoked there too. */
   let token = '';
 
   beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    dataDir = tempDir('accounts-browser');
-    dashboard = await startDashboard();
-    server = await startServer({ dataDir, env: { WEB_URL: dashboard.url } });
-    const call = await adminSession(server.url);
-    expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
-    expect((await call('POST', '/api/v1/users', { username: WORKSTATION, role: 'user' })).status).toBe(201);
+    const { call, server } = suite;
     // A verified backup to download.
     const job = (await (await call('POST', '/api/v1/backups', { kind: 'manual' })).json()) as { id: number };
     const deadline = Date.now() + 60_000;
@@ -45,44 +36,25 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     }
     const backups = (await (await call('GET', '/api/v1/backups')).json()) as { name: string; status: string }[];
     backupName = backups.find((b) => b.name.startsWith('manual/') && b.status === 'verified')!.name;
-    browser = await launchBrowser();
-    await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await suite.browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await dashboard?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await signInAs(browser, page, server.url, username, password);
-    await page.waitForURL(`${server.url}/`);
-    await page.getByTestId('overview').waitFor();
-  }
-
+  const { signIn, open: openPage } = suite;
   const nav = (page: Page) => page.getByRole('navigation', { name: 'Main' });
   const userRow = (page: Page, username: string) => page.locator(`[data-testid="accounts-table"] tbody tr[data-user="${username}"]`);
 
-  async function openPage(page: Page, link: string, pathName: string, ready: string): Promise<void> {
-    await nav(page).getByRole('link', { name: link, exact: true }).click();
-    await page.waitForURL(`${server.url}${pathName}`);
-    await page.locator(ready).first().waitFor();
-  }
-
   function login(username: string, password: string): Promise<Response> {
-    return fetch(`${server.url}/api/v1/auth/login`, {
+    return fetch(`${suite.server.url}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ username, password }),
     });
   }
 
-  const syncInfo = (bearer: string) => fetch(`${server.url}/api/v1/sync/info`, { headers: { Authorization: `Bearer ${bearer}` } });
+  const syncInfo = (bearer: string) => fetch(`${suite.server.url}/api/v1/sync/info`, { headers: { Authorization: `Bearer ${bearer}` } });
 
   it('an admin reaches the pages by keyboard, creates accounts, changes a role, disables one, issues a token once and revokes it', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
 
     // Keyboard: the first Tab stop is the skip link; Tab on to "Users and tokens" in the sidebar, Enter opens it.
@@ -97,7 +69,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     }
     expect(focused).toBe('Users and tokens');
     await page.keyboard.press('Enter');
-    await page.waitForURL(`${server.url}/accounts`);
+    await page.waitForURL(`${suite.server.url}/accounts`);
     await userRow(page, 'admin').waitFor();
     await expect(nav(page).getByRole('link', { name: 'Users and tokens' }).getAttribute('aria-current')).resolves.toBe('page');
     await expect(nav(page).getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).resolves.toBeNull();
@@ -187,7 +159,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
   });
 
   it('the audit log lists those actions and filters them by action, actor, outcome and day', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await openPage(page, 'Audit log', '/audit', '[data-testid="audit-table"]');
     const rows = page.locator('[data-testid="audit-table"] tbody tr');
@@ -260,7 +232,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
   });
 
   it('offers an admin the download of a verified backup, which returns the file', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await openPage(page, 'Backups', '/backups', '[data-testid="backups-table"]');
     const link = page.getByRole('link', { name: `Download ${backupName}` });
@@ -283,7 +255,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
   });
 
   it('shows a manager accounts, tokens and the audit log read-only; forced admin calls are refused', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, MANAGER.username, MANAGER.password);
     await openPage(page, 'Users and tokens', '/accounts', '[data-testid="accounts-table"]');
     await page.getByTestId('read-only-note').waitFor();

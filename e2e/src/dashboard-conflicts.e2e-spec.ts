@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
+import type { Page } from 'playwright-core';
+import { ADMIN_PASSWORD } from './harness';
+import { ARTIFACTS, canvasPixels, dashboardSuite, expectText } from './browser';
 import { Workstation } from './workstations';
 
 const MANAGER = { username: 'mira', password: 'mira-password-12' };
@@ -41,47 +40,23 @@ async function session(url: string, username: string, password: string) {
 }
 
 describe('conflicts and growth in the dashboard (real Chromium, demo data, live conflicts)', () => {
-  let dir: string;
-  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
-  let server: ServerProcess;
-  let browser: BrowserContext;
-  let call: Awaited<ReturnType<typeof adminSession>>;
+  const suite = dashboardSuite('conflicts-browser', { demo: true, users: [[MANAGER.username, 'manager', MANAGER.password]] });
 
-  beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    dir = tempDir('conflicts-browser');
-    dashboard = await startDashboard();
-    server = await startServer({ dataDir: path.join(dir, 'data'), env: { WEB_URL: dashboard.url } });
-    call = await adminSession(server.url);
-    expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
-    expect((await call('POST', '/api/v1/users', { username: MANAGER.username, role: 'manager', password: MANAGER.password })).status).toBe(
-      201,
-    );
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await dashboard?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
+  /** Signs in and opens the Conflicts or Growth page. */
   async function open(page: Page, username: string, password: string, link: 'Conflicts' | 'Growth'): Promise<void> {
-    await signInAs(browser, page, server.url, username, password);
-    await page.waitForURL(`${server.url}/`);
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link }).click();
-    await page.waitForURL(`${server.url}/${link.toLowerCase()}`);
+    const id = link.toLowerCase();
+    await suite.signIn(page, username, password);
+    await suite.open(page, link, `/${id}`, `[data-testid="${id}"]`);
   }
 
-  const conflict = async (id: number) => (await (await call('GET', `/api/v1/conflicts/${id}`)).json()) as ConflictView;
+  const conflict = async (id: number) => (await (await suite.call('GET', `/api/v1/conflicts/${id}`)).json()) as ConflictView;
 
   /** The master's row as a workstation would pull it, right after the resolution's change. */
   async function masterRowAfter(c: ConflictView): Promise<Record<string, unknown>> {
     const { seq } = JSON.parse(c.resolution!) as { seq: number };
-    const { generation } = (await (await call('GET', '/api/v1/sync/info')).json()) as { generation: string };
+    const { generation } = (await (await suite.call('GET', '/api/v1/sync/info')).json()) as { generation: string };
     const pull = (await (
-      await call('GET', `/api/v1/sync/pull?generation=${generation}&clientId=e2e-check&cursor=${seq - 1}&limit=1`)
+      await suite.call('GET', `/api/v1/sync/pull?generation=${generation}&clientId=e2e-check&cursor=${seq - 1}&limit=1`)
     ).json()) as {
       changes: { table: string; id: string; values: Record<string, unknown> }[];
     };
@@ -90,12 +65,12 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
   }
 
   async function token(username: string, device: string): Promise<string> {
-    expect((await call('POST', '/api/v1/users', { username, role: 'user' })).status).toBe(201);
-    return ((await (await call('POST', `/api/v1/users/${username}/tokens`, { device })).json()) as { token: string }).token;
+    expect((await suite.call('POST', '/api/v1/users', { username, role: 'user' })).status).toBe(201);
+    return ((await (await suite.call('POST', `/api/v1/users/${username}/tokens`, { device })).json()) as { token: string }).token;
   }
 
   it('draws the 7-day summary and the growth charts from the demo data', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await open(page, 'admin', ADMIN_PASSWORD, 'Conflicts');
     const rows = page.locator('[data-testid="conflicts-table"] tbody tr');
     await rows.first().waitFor();
@@ -106,7 +81,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     await expectText(page.getByTestId('summary-totals'), { matches: /^[\d,]+ syncs, \d+ conflicts? / });
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Growth' }).click();
-    await page.waitForURL(`${server.url}/growth`);
+    await page.waitForURL(`${suite.server.url}/growth`);
     for (const id of ['growth-size-chart', 'growth-projection-chart', 'growth-tables-chart']) {
       const drawn = await canvasPixels(page, id);
       expect({ id, wide: drawn.width > 0, painted: drawn.painted > 100 }).toEqual({ id, wide: true, painted: true });
@@ -123,13 +98,13 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
   });
 
   it('shows a conflict from two workstations live, and resolves conflicts in the browser (one version, then field by field)', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await open(page, 'admin', ADMIN_PASSWORD, 'Conflicts');
     await page.locator('[data-testid="conflicts-table"] tbody tr').first().waitFor();
 
     // Two laptops edit the same quote offline; the second to sync meets the first one's edit.
-    const a = await Workstation.initAsync('laptop-a', dir, server.url, await token('wanda', 'laptop-a'));
-    const wsB = await Workstation.initAsync('laptop-b', dir, server.url, await token('walt', 'laptop-b'));
+    const a = await Workstation.initAsync('laptop-a', suite.dir, suite.server.url, await token('wanda', 'laptop-a'));
+    const wsB = await Workstation.initAsync('laptop-b', suite.dir, suite.server.url, await token('walt', 'laptop-b'));
     const quoteId = a.sql(`SELECT id FROM quotes WHERE status NOT IN ('won', 'lost') ORDER BY id LIMIT 1 OFFSET 20;`);
     a.sql(`UPDATE quotes SET title = 'Title from laptop A', status = 'won' WHERE id = '${quoteId}';`);
     wsB.sql(`UPDATE quotes SET title = 'Title from laptop B', status = 'lost' WHERE id = '${quoteId}';`);
@@ -158,7 +133,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     expect({ title: afterLive.title, status: afterLive.status }).toEqual({ title: loser.title, status: loser.status });
 
     // Field by field on the demo's quote conflict: status from the workstation, total from the master.
-    const demo = ((await (await call('GET', '/api/v1/conflicts?table=quotes')).json()) as ConflictView[]).find(
+    const demo = ((await (await suite.call('GET', '/api/v1/conflicts?table=quotes')).json()) as ConflictView[]).find(
       (c) => c.columns.join() === 'status,total',
     )!;
     const demoRow = page.locator(`[data-testid="conflicts-table"] tbody tr[data-conflict="${demo.id}"]`);
@@ -190,7 +165,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
   });
 
   it('shows a manager the conflicts read-only, and the server refuses a forced resolution (403)', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await open(page, MANAGER.username, MANAGER.password, 'Conflicts');
     await page.getByTestId('read-only-note').waitFor();
     const first = page.locator('[data-testid="conflicts-table"] tbody tr').first();
@@ -202,7 +177,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     expect(await page.getByRole('radio').count()).toBe(0);
     expect(await page.getByRole('button', { name: /^Review and resolve/ }).count()).toBe(0);
 
-    const manager = await session(server.url, MANAGER.username, MANAGER.password);
+    const manager = await session(suite.server.url, MANAGER.username, MANAGER.password);
     const forced = await manager('POST', `/api/v1/conflicts/${id}/resolve`, { keep: 'loser' });
     expect(forced.status).toBe(403);
     expect(((await forced.json()) as { code: string }).code).toBe('FORBIDDEN');

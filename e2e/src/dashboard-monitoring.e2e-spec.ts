@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, ROOT, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
+import type { Page } from 'playwright-core';
+import { ADMIN_PASSWORD, ROOT } from './harness';
+import { ARTIFACTS, canvasPixels, dashboardSuite, expectText } from './browser';
 import { Workstation } from './workstations';
 
 const MANAGER = { username: 'mira', password: 'mira-password-1' };
@@ -13,45 +12,17 @@ const FIRST_SERIES_RGB: [number, number, number] = [0x1f, 0x5f, 0xae];
 const ERROR_RGB: [number, number, number] = [0xa3, 0x20, 0x20];
 
 describe('monitoring pages of the dashboard: overview, sync activity, user activity (real Chromium, live)', () => {
-  let dir: string;
-  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
-  let server: ServerProcess;
-  let browser: BrowserContext;
-  let call: Awaited<ReturnType<typeof adminSession>>;
-
-  beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    dir = tempDir('monitoring-browser');
-    dashboard = await startDashboard();
-    server = await startServer({ dataDir: path.join(dir, 'data'), env: { WEB_URL: dashboard.url } });
-    call = await adminSession(server.url);
-    expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
-    for (const [username, role, password] of [
+  const suite = dashboardSuite('monitoring-browser', {
+    demo: true,
+    users: [
       [MANAGER.username, 'manager', MANAGER.password],
       ['wes', 'user', 'wes-password-1'],
-    ]) {
-      expect((await call('POST', '/api/v1/users', { username, role, password })).status).toBe(201);
-    }
-    browser = await launchBrowser();
+    ],
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await dashboard?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await signInAs(browser, page, server.url, username, password);
-    await page.waitForURL(`${server.url}/`);
-    await page.getByTestId('overview').waitFor();
-  }
-
-  async function open(page: Page, link: string, testId: string): Promise<void> {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true }).click();
-    await page.getByTestId(testId).waitFor();
-  }
+  const { signIn } = suite;
+  /** The monitoring pages by their sidebar link. */
+  const PATHS: Record<string, string> = { 'Sync activity': '/sync', 'User activity': '/activity' };
+  const open = (page: Page, link: string, testId: string) => suite.open(page, link, PATHS[link], `[data-testid="${testId}"]`);
 
   async function expectDrawn(page: Page, testId: string, rgb: [number, number, number]): Promise<void> {
     const c = await canvasPixels(page, testId, rgb);
@@ -64,7 +35,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
   const figure = async (page: Page, testId: string) => Number(((await page.getByTestId(testId).textContent()) ?? '').replace(/\D/g, ''));
 
   it('shows the overview live: health, open alerts, the last 24 hours, and a workstation syncing from another process appears without a reload', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     // Health from /monitoring/health: no backup yet is a warning, said as a sentence.
     await expectText(page.getByTestId('tile-health'), { matches: /warning/ });
@@ -75,12 +46,12 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     await page.getByTestId('presence-empty').waitFor();
     await page.getByTestId('figure-syncs').waitFor();
     const syncsBefore = await figure(page, 'figure-syncs');
-    const stats = (await (await call('GET', '/api/v1/monitoring/sync-stats')).json()) as { syncs: number };
+    const stats = (await (await suite.call('GET', '/api/v1/monitoring/sync-stats')).json()) as { syncs: number };
     expect(Math.abs(syncsBefore - stats.syncs)).toBeLessThanOrEqual(1);
 
     // A workstation in its own process: `cacpq client watch` syncs, then keeps its socket open.
-    const token = (await (await call('POST', '/api/v1/users/wes/tokens', { device: 'wes-pc' })).json()) as { token: string };
-    const ws = await Workstation.initAsync('wes-pc', dir, server.url, token.token);
+    const token = (await (await suite.call('POST', '/api/v1/users/wes/tokens', { device: 'wes-pc' })).json()) as { token: string };
+    const ws = await Workstation.initAsync('wes-pc', suite.dir, suite.server.url, token.token);
     let watch: ChildProcess | undefined;
     let out = '';
     try {
@@ -114,7 +85,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
   });
 
   it('lists sync activity with working filters and paging, and draws its charts per hour', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await open(page, 'Sync activity', 'sync-activity');
     await page.getByTestId('sync-table').waitFor();
@@ -141,7 +112,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     });
     const errors = await page.getByTestId('sync-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
     const expected = (await (
-      await call(
+      await suite.call(
         'GET',
         `/api/v1/monitoring/sync-activity?status=error&limit=50&from=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`,
       )
@@ -168,7 +139,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
     await page.screenshot({ path: path.join(ARTIFACTS, 'sync.png'), fullPage: true });
 
     // One user (the busiest), every status, keyset paging to the next page of older syncs.
-    const busiest = ((await (await call('GET', '/api/v1/monitoring/workstations')).json()) as { user: string; syncs: number }[]).sort(
+    const busiest = ((await (await suite.call('GET', '/api/v1/monitoring/workstations')).json()) as { user: string; syncs: number }[]).sort(
       (a, b) => b.syncs - a.syncs,
     )[0].user;
     await filters.getByLabel('Status').selectOption('');
@@ -197,16 +168,16 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
   });
 
   it('shows user activity: most active users, changes per user per day, last sync per workstation and who is not syncing', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await open(page, 'User activity', 'user-activity');
     await page.getByTestId('active-users-table').waitFor();
-    const active = (await (await call('GET', '/api/v1/monitoring/active-users?days=30')).json()) as { updatedBy: string }[];
+    const active = (await (await suite.call('GET', '/api/v1/monitoring/active-users?days=30')).json()) as { updatedBy: string }[];
     expect(await page.getByTestId('active-user').count()).toBe(active.length);
     await expectText(page.getByTestId('active-user').first().locator('td').first(), { is: active[0].updatedBy });
     await expectDrawn(page, 'chart-user-days', FIRST_SERIES_RGB);
     await page.getByTestId('workstations-table').waitFor();
-    const rows = (await (await call('GET', '/api/v1/monitoring/workstations')).json()) as { clientId: string; lastSync: string }[];
+    const rows = (await (await suite.call('GET', '/api/v1/monitoring/workstations')).json()) as { clientId: string; lastSync: string }[];
     expect(await page.getByTestId('workstation-row').count()).toBe(rows.length);
     const stale = rows.filter((r) => Date.now() - Date.parse(`${r.lastSync.replace(' ', 'T')}Z`) > 24 * 3_600_000).length;
     expect(await page.locator('[data-testid="workstation-row"][data-stale="true"]').count()).toBe(stale);
@@ -222,7 +193,7 @@ describe('monitoring pages of the dashboard: overview, sync activity, user activ
   });
 
   it('shows a manager every monitoring page read-only', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, MANAGER.username, MANAGER.password);
     await page.getByTestId('figure-syncs').waitFor();
     await page.getByTestId('read-only-note').waitFor();

@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, canvasPixels, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
+import type { Page } from 'playwright-core';
+import { ADMIN_PASSWORD } from './harness';
+import { ARTIFACTS, canvasPixels, dashboardSuite, expectText } from './browser';
 
 const MANAGER = { username: 'marta', password: 'marta-password-1' };
 
@@ -14,58 +13,26 @@ interface AlertRow {
 }
 
 describe('maintenance, alerts and settings in the dashboard (real Chromium)', () => {
-  let dataDir: string;
-  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
-  let server: ServerProcess;
-  let browser: BrowserContext;
-  let call: Awaited<ReturnType<typeof adminSession>>;
+  const suite = dashboardSuite('ops-pages', {
+    demo: true,
+    users: [[MANAGER.username, 'manager', MANAGER.password]],
+    // VACUUM stops 1.5 s before each file, so its progress can be seen running.
+    env: { CACPQ_FAULT_PAUSE: 'vacuum.running', CACPQ_FAULT_PAUSE_MS: '1500' },
+  });
   /** The alert opened and acknowledged by the admin, seen by the manager. */
   let alertId: number;
-
-  beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    dataDir = tempDir('ops-pages');
-    dashboard = await startDashboard();
-    server = await startServer({
-      dataDir,
-      // VACUUM stops 1.5 s before each file, so its progress can be seen running.
-      env: { WEB_URL: dashboard.url, CACPQ_FAULT_PAUSE: 'vacuum.running', CACPQ_FAULT_PAUSE_MS: '1500' },
-    });
-    call = await adminSession(server.url);
-    expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
-    expect((await call('POST', '/api/v1/users', { username: MANAGER.username, role: 'manager', password: MANAGER.password })).status).toBe(
-      201,
-    );
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await dashboard?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await signInAs(browser, page, server.url, username, password);
-    await page.waitForURL(`${server.url}/`);
-    await page.getByTestId('overview').waitFor();
-  }
-
-  async function open(page: Page, label: string, pathname: string, testId: string): Promise<void> {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
-    await page.waitForURL(`${server.url}${pathname}`);
-    await page.getByTestId(testId).waitFor();
-  }
+  const { signIn } = suite;
+  const open = (page: Page, label: string, pathname: string, testId: string) =>
+    suite.open(page, label, pathname, `[data-testid="${testId}"]`);
 
   async function json<T>(method: string, p: string, body?: unknown): Promise<T> {
-    const res = await call(method, p, body);
+    const res = await suite.call(method, p, body);
     expect(res.status).toBeLessThan(300);
     return (await res.json()) as T;
   }
 
   it('runs an integrity check and a confirmed VACUUM from the Maintenance page: progress to done, then the history and its chart', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await open(page, 'Maintenance', '/maintenance', 'maintenance');
     await page.getByTestId('schedules-table').waitFor();
@@ -113,7 +80,7 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
     // The backup-age alert (no backup yet) opened at start: turned off it resolves, so a new one can open live.
     await json('PATCH', '/api/v1/alerts/settings', { 'alerts.backup-age.enabled': false });
     await json('POST', '/api/v1/alerts/evaluate');
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await open(page, 'Alerts', '/alerts', 'alerts');
     // The alert below must arrive as an event: the page's /ops socket is connected first.
@@ -151,7 +118,7 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
   });
 
   it('saves settings (reload and the API agree) and shows the API’s sentence for a bad value', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await open(page, 'Settings', '/settings', 'settings');
     const retention = page.getByTestId('settings-retention');
@@ -198,7 +165,7 @@ describe('maintenance, alerts and settings in the dashboard (real Chromium)', ()
 
   it('shows a manager all three pages read-only, and the API refuses the admin actions with that session', async () => {
     expect(alertId).toBeDefined();
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, MANAGER.username, MANAGER.password);
 
     await open(page, 'Maintenance', '/maintenance', 'maintenance');

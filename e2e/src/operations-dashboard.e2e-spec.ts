@@ -1,66 +1,30 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { ARTIFACTS, launchBrowser, startDashboard, signIn as signInAs, expectText } from './browser';
+import type { Page } from 'playwright-core';
+import { ADMIN_PASSWORD } from './harness';
+import { ARTIFACTS, dashboardSuite, expectText } from './browser';
 
 const MANAGER = { username: 'olivia', password: 'olivia-password-1' };
 
 describe('backups, restores and maintenance mode in the dashboard (real Chromium, one origin)', () => {
-  let dataDir: string;
-  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
-  let server: ServerProcess;
-  let browser: BrowserContext;
+  const suite = dashboardSuite('ops-browser', {
+    demo: true,
+    users: [[MANAGER.username, 'manager', MANAGER.password]],
+    // Each backup stops 3 s after copying (its progress can be watched) and a restore stops 3 s
+    // before the swap, in maintenance mode (the banner can be seen, sync answers 503).
+    env: { CACPQ_FAULT_PAUSE: 'backup.copied,restore.before-swap', CACPQ_FAULT_PAUSE_MS: '3000' },
+  });
   /** The backup made through the dashboard, restored by the second test. */
   let backupName: string;
+  const { signIn } = suite;
 
-  beforeAll(async () => {
-    fs.mkdirSync(ARTIFACTS, { recursive: true });
-    dataDir = tempDir('ops-browser');
-    dashboard = await startDashboard();
-    server = await startServer({
-      dataDir,
-      env: {
-        WEB_URL: dashboard.url,
-        // Each backup stops 3 s after copying (its progress can be watched) and a restore stops 3 s
-        // before the swap, in maintenance mode (the banner can be seen, sync answers 503).
-        CACPQ_FAULT_PAUSE: 'backup.copied,restore.before-swap',
-        CACPQ_FAULT_PAUSE_MS: '3000',
-      },
-    });
-    const call = await adminSession(server.url);
-    expect((await call('POST', '/api/v1/demo/seed', { confirm: 'seed-demo', scale: 0.1, months: 1 })).status).toBe(201);
-    expect((await call('POST', '/api/v1/users', { username: MANAGER.username, role: 'manager', password: MANAGER.password })).status).toBe(
-      201,
-    );
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await dashboard?.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await signInAs(browser, page, server.url, username, password);
-    await page.waitForURL(`${server.url}/`);
-    await page.getByTestId('overview').waitFor();
-  }
-
-  async function openBackups(page: Page): Promise<void> {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Backups' }).click();
-    await page.waitForURL(`${server.url}/backups`);
-    // The catalogue, once loaded: its table, or the sentence saying it is empty.
-    await page.locator('[data-testid="backups-table"], [data-testid="no-backups"]').first().waitFor();
-  }
+  /** The Backups page, once its catalogue loaded: its table, or the sentence saying it is empty. */
+  const openBackups = (page: Page) => suite.open(page, 'Backups', '/backups', '[data-testid="backups-table"], [data-testid="no-backups"]');
 
   const job = (page: Page, type: string, status?: string) =>
     page.locator(`[data-testid="job"][data-type="${type}"]${status ? `[data-status="${status}"]` : ''}`);
 
   it('backs up from the Backups page: the progress, then the new verified backup in the catalogue', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await openBackups(page);
     expect(await page.getByTestId('maintenance-banner').count()).toBe(0);
@@ -98,12 +62,12 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
 
   it('restores that backup through the UI; every page shows the maintenance banner until it is done', async () => {
     expect(backupName).toBeDefined();
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
-    const overview = await browser.newPage();
-    await overview.goto(`${server.url}/`);
+    const overview = await suite.browser.newPage();
+    await overview.goto(`${suite.server.url}/`);
     await overview.getByTestId('overview').waitFor();
-    const generationBefore = ((await (await fetch(`${server.url}/api/health/ready`)).json()) as { generation: string }).generation;
+    const generationBefore = ((await (await fetch(`${suite.server.url}/api/health/ready`)).json()) as { generation: string }).generation;
     await openBackups(page);
 
     await page.getByRole('button', { name: `Restore from ${backupName}` }).click();
@@ -136,7 +100,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
     ).resolves.toBe('/backups');
 
     // What the banner says is what workstations get.
-    const sync = await fetch(`${server.url}/api/v1/sync/pull`);
+    const sync = await fetch(`${suite.server.url}/api/v1/sync/pull`);
     expect(sync.status).toBe(503);
     expect(sync.headers.get('retry-after')).toBe('15');
     await sync.body?.cancel();
@@ -155,7 +119,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
     await done.waitFor();
     await expectText(done.getByTestId('job-figures'), { is: '100% — done' });
     await page.locator('[data-testid="backups-table"] tbody tr[data-backup^="pre-restore/"][data-status="verified"]').waitFor();
-    const state = (await (await fetch(`${server.url}/api/health/ready`)).json()) as { generation: string };
+    const state = (await (await fetch(`${suite.server.url}/api/health/ready`)).json()) as { generation: string };
     expect(state.generation).not.toBe(generationBefore);
     await page.screenshot({ path: path.join(ARTIFACTS, 'restore-done.png'), fullPage: true });
     await overview.close();
@@ -163,7 +127,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
   });
 
   it('shows a manager the catalogue read-only (no backup or restore actions)', async () => {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     await signIn(page, MANAGER.username, MANAGER.password);
     await openBackups(page);
     await page.getByTestId('read-only-note').waitFor();
