@@ -11,10 +11,22 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `cacpq` as its own process; with `clockAheadHours`, under faketime (node and SQLite see the shifted clock). */
-export function cacpq(args: string[], env: Record<string, string> = {}, clockAheadHours = 0): CliResult {
-  const cmd = clockAheadHours ? 'faketime' : process.execPath;
-  const argv = clockAheadHours ? ['-f', `+${clockAheadHours}h`, process.execPath, CLI, ...args] : [CLI, ...args];
+/**
+ * A workstation clock that is off: hours ahead as a number (3 = three hours ahead), or a faketime
+ * offset such as '-2d', '+3h' or '-60s'. 0 is the real clock.
+ */
+export type ClockOffset = number | string;
+
+function faketimeOffset(clock: ClockOffset): string | null {
+  if (clock === 0 || clock === '') return null;
+  return typeof clock === 'number' ? `${clock >= 0 ? '+' : ''}${clock}h` : clock;
+}
+
+/** Runs `cacpq` as its own process; with a clock offset, under faketime (node and SQLite see the shifted clock). */
+export function cacpq(args: string[], env: Record<string, string> = {}, clock: ClockOffset = 0): CliResult {
+  const offset = faketimeOffset(clock);
+  const cmd = offset ? 'faketime' : process.execPath;
+  const argv = offset ? ['-f', offset, process.execPath, CLI, ...args] : [CLI, ...args];
   const r = spawnSync(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -42,14 +54,14 @@ export class Workstation {
   constructor(
     readonly name: string,
     readonly file: string,
-    readonly clockAheadHours = 0,
+    readonly clock: ClockOffset = 0,
   ) {}
 
-  static init(name: string, dir: string, server: string, token: string, clockAheadHours = 0): Workstation {
+  static init(name: string, dir: string, server: string, token: string, clock: ClockOffset = 0): Workstation {
     const file = path.join(dir, `${name}.db`);
-    const r = cacpq(['client', 'init', '--server', server, '--token', token, '--db', file, '--client-id', name]);
+    const r = cacpq(['client', 'init', '--server', server, '--token', token, '--db', file, '--client-id', name], {}, clock);
     if (r.status !== 0) throw new Error(`init ${name} failed: ${r.stderr}${r.stdout}`);
-    return new Workstation(name, file, clockAheadHours);
+    return new Workstation(name, file, clock);
   }
 
   static async initAsync(name: string, dir: string, server: string, token: string): Promise<Workstation> {
@@ -67,8 +79,9 @@ export class Workstation {
 
   /** A write made by "the desktop app": here the sqlite3 shell, with this workstation's clock. */
   sql(statements: string): string {
-    const r = this.clockAheadHours
-      ? spawnSync('faketime', ['-f', `+${this.clockAheadHours}h`, 'sqlite3', '-bail', this.file], { input: statements, encoding: 'utf8' })
+    const offset = faketimeOffset(this.clock);
+    const r = offset
+      ? spawnSync('faketime', ['-f', offset, 'sqlite3', '-bail', this.file], { input: statements, encoding: 'utf8' })
       : sqlite3(this.file, statements);
     const code = 'status' in r ? r.status : r.code;
     if (code !== 0) throw new Error(`sqlite3 on ${this.name} failed: ${r.stderr}`);
@@ -76,7 +89,7 @@ export class Workstation {
   }
 
   sync(): string {
-    const r = cacpq(['client', 'sync', '--db', this.file], {}, this.clockAheadHours);
+    const r = cacpq(['client', 'sync', '--db', this.file], {}, this.clock);
     if (r.status !== 0) throw new Error(`sync ${this.name} failed (${r.status}): ${r.stderr}${r.stdout}`);
     return r.stdout.trim();
   }

@@ -32,6 +32,10 @@ import { SyncEvents } from './sync/sync-events';
 import { SyncGateway } from './sync/sync.gateway';
 import { SyncLogService } from './sync/sync-log.service';
 import { SyncService } from './sync/sync.service';
+import { RefusalLog } from './sync/refusal-log';
+import { RefusalsService } from './sync/refusals.service';
+import { RefusalsController } from './sync/refusals.controller';
+import { WorkstationIdentity } from './sync/workstation-identity';
 import { BackupsService } from './operations/backups.service';
 import { JobsService } from './operations/jobs.service';
 import { MaintenanceMiddleware, MaintenanceMode } from './operations/maintenance-mode';
@@ -74,6 +78,7 @@ export class AppModule implements NestModule {
         DemoController,
         SyncController,
         ConflictsController,
+        RefusalsController,
         NumbersController,
         BackupsController,
         JobsController,
@@ -95,6 +100,9 @@ export class AppModule implements NestModule {
         SyncEvents,
         SyncLogService,
         SyncService,
+        RefusalLog,
+        RefusalsService,
+        WorkstationIdentity,
         SyncCron,
         SyncGateway,
         ConflictsService,

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     process.stderr.write(`Not started: could not open the data directory ${config.dataDir}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  for (const note of store.startupNotes) process.stdout.write(`  ${note}\n`);
   for (const a of store.adopted) process.stdout.write(`  Adopted legacy database ${a.file}; its backup is ${a.backup}\n`);
 
   let app: Awaited<ReturnType<typeof createApp>>;

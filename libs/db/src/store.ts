@@ -19,8 +19,10 @@ import { AddAlerts1764300000200 } from './migrations/hub/1764300000200-add-alert
 import { AddArchivedQuotes1764200000000 } from './migrations/server/1764200000000-add-archived-quotes';
 import { AddMonitoringIndexes1764300000000 } from './migrations/server/1764300000000-add-monitoring-indexes';
 import { AddMonitoringRollups1764300000300 } from './migrations/server/1764300000300-add-monitoring-rollups';
+import { AddGiveBackState1764500000000 } from './migrations/server/1764500000000-add-give-back-state';
+import { AddSyncIntegrity1764500000100 } from './migrations/hub/1764500000100-add-sync-integrity';
 import { applyPragmas, checkIntegrity } from './pragmas';
-import { countRows, fsyncDir, fsyncPath } from './backup/files';
+import { countRows, fsyncDir, fsyncPath, sha256File } from './backup/files';
 import { fileStamp } from './time';
 import type { MigrationInterface } from 'typeorm';
 
@@ -32,6 +34,7 @@ export const SERVER_MIGRATIONS: MigrationClass[] = [
   AddArchivedQuotes1764200000000,
   AddMonitoringIndexes1764300000000,
   AddMonitoringRollups1764300000300,
+  AddGiveBackState1764500000000,
 ];
 export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200, AddNumberRequestIds1764400000200];
 export const HUB_MIGRATIONS: MigrationClass[] = [
@@ -40,6 +43,7 @@ export const HUB_MIGRATIONS: MigrationClass[] = [
   AddOperationsTables1764200000100,
   AddSizeSamples1764300000100,
   AddAlerts1764300000200,
+  AddSyncIntegrity1764500000100,
 ];
 
 export interface StoreLogger {
@@ -96,6 +100,8 @@ export class MasterStore {
     readonly hub: DataSource,
     private readonly lock: DataDirLock,
     readonly adopted: AdoptedFile[],
+    /** What opening did that an admin should read (leftovers of an interrupted adoption removed or reused), as sentences. */
+    readonly startupNotes: string[],
     private readonly logger: StoreLogger,
     private readonly busyTimeoutMs: number,
   ) {}
@@ -119,6 +125,8 @@ export class MasterStore {
     try {
       for (const dir of [layout.databaseDir, layout.hubDir]) fs.mkdirSync(dir, { recursive: true });
       const adopted: AdoptedFile[] = [];
+      const notes = cleanUpInterruptedAdoptions(layout.databaseDir, layout.preAdoptionDir);
+      for (const line of notes) logger.warn(line);
       for (const [file, first, entities, migrations] of [
         [layout.serverDb, SERVER_MIGRATIONS[0], [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS],
         [layout.numbersDb, NUMBERS_MIGRATIONS[0], [GeneratedNumberEntity], NUMBERS_MIGRATIONS],
@@ -136,7 +144,7 @@ export class MasterStore {
       opened.push(numbers);
       const db = rawHandle(server);
       db.prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
-      return new MasterStore(layout, server, numbers, hub, lock, adopted, logger, busyTimeoutMs);
+      return new MasterStore(layout, server, numbers, hub, lock, adopted, notes, logger, busyTimeoutMs);
     } catch (err) {
       for (const ds of opened.reverse()) await ds.destroy().catch(() => undefined);
       lock.release();
@@ -265,7 +273,13 @@ export class MasterStore {
    * forgets an issued number). Leaves both files checkpointed and closed; the caller checks them
    * (integrity, foreign keys) on a worker thread.
    */
-  async prepareRestoreCandidate(c: { server: string; numbers: string | null; generation: string }): Promise<RestoreCandidate> {
+  async prepareRestoreCandidate(c: {
+    server: string;
+    numbers: string | null;
+    generation: string;
+    /** Only brought to the current schema, to be read (a selective restore): nothing else is written. */
+    readOnly?: boolean;
+  }): Promise<RestoreCandidate> {
     const currentLastSeq = Number(
       (this.serverDb.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
     );
@@ -278,11 +292,35 @@ export class MasterStore {
         (db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
       );
       lastSeq = Math.max(restoredSeq, currentLastSeq);
+      if (c.readOnly) {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+        return { restoredSeq, lastSeq, carriedNumbers: 0 };
+      }
       const set = db.prepare('INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+      // Conflicts are a record of what happened, not master data: every one recorded up to now (open
+      // ones with their losing versions) is carried into the restored file, in place of the backup's.
+      const conflicts = this.serverDb.prepare('SELECT * FROM sync_conflicts ORDER BY id').all() as Record<string, unknown>[];
+      const conflictSeq = this.serverDb.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'sync_conflicts'`).pluck().get() as
+        | number
+        | undefined;
       db.transaction(() => {
         set.run('generation', c.generation);
         set.run('restored_seq', String(restoredSeq));
         set.run('last_seq', String(lastSeq));
+        // Changes after the restore get versions above this: a column whose version is higher was changed since.
+        set.run('restore_floor_seq', String(lastSeq));
+        db.exec('DELETE FROM sync_restore_base; DELETE FROM sync_gone; DELETE FROM sync_conflicts');
+        if (conflicts.length > 0) {
+          const cols = Object.keys(conflicts[0]);
+          const insert = db.prepare(
+            `INSERT INTO sync_conflicts (${cols.map((k) => `"${k}"`).join(', ')}) VALUES (${cols.map((k) => `@${k}`).join(', ')})`,
+          );
+          for (const row of conflicts) insert.run(row);
+        }
+        if (conflictSeq !== undefined) {
+          db.prepare(`UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'sync_conflicts'`).run(conflictSeq);
+          db.prepare(`INSERT INTO sqlite_sequence (name, seq) SELECT 'sync_conflicts', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'sync_conflicts')`).run(conflictSeq);
+        }
       })();
       db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
@@ -417,13 +455,119 @@ export function needsAdoption(file: string, firstMigration: string): boolean {
   }
 }
 
+/** Beside each pre-adoption backup: what it is a copy of, so an adoption cut off by a kill can reuse it. */
+interface AdoptionManifest {
+  source: string;
+  sourceSha256: string;
+  sourceBytes: number;
+  backup: string;
+  backupSha256: string;
+  rowCounts: Record<string, number>;
+  startedAt: string;
+  completed: boolean;
+}
+
+const MANIFEST = 'adoption.json';
+
+function readManifest(dir: string): AdoptionManifest | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as AdoptionManifest;
+  } catch {
+    return null;
+  }
+}
+
+function writeManifest(dir: string, m: AdoptionManifest): void {
+  const tmp = path.join(dir, `${MANIFEST}.partial`);
+  fs.writeFileSync(tmp, JSON.stringify(m, null, 2));
+  fsyncPath(tmp);
+  fs.renameSync(tmp, path.join(dir, MANIFEST));
+  fsyncDir(dir);
+}
+
+function bytesOf(files: string[]): number {
+  return files.reduce((sum, f) => sum + fileSize(f), 0);
+}
+
+/**
+ * Before adopting anything: what adoptions cut off by a kill left behind. Half-written backups
+ * (`*.partial` and their journals) and migrated copies (`*.adopting`) are removed; a verified
+ * backup of an adoption that never completed is kept for that adoption to reuse (see
+ * {@link adoptLegacy}), unless another such backup of the same file is kept already. Returns what it
+ * did, as sentences for the start-up log.
+ */
+export function cleanUpInterruptedAdoptions(databaseDir: string, preAdoptionDir: string): string[] {
+  const said: string[] = [];
+  const removed: string[] = [];
+  if (fs.existsSync(databaseDir)) {
+    for (const name of fs.readdirSync(databaseDir)) {
+      if (/\.adopting(-wal|-shm|-journal)?$/.test(name)) removed.push(path.join(databaseDir, name));
+    }
+  }
+  const kept = new Set<string>();
+  if (fs.existsSync(preAdoptionDir)) {
+    for (const stamp of fs.readdirSync(preAdoptionDir).sort()) {
+      const dir = path.join(preAdoptionDir, stamp);
+      if (!fs.statSync(dir).isDirectory()) continue;
+      for (const name of fs.readdirSync(dir)) {
+        if (/\.partial(-wal|-shm|-journal)?$/.test(name)) removed.push(path.join(dir, name));
+      }
+      const m = readManifest(dir);
+      if (!m || m.completed) continue;
+      // One verified copy of each file is enough; the others are copies of the same bytes.
+      const key = `${m.source}\u0000${m.sourceSha256}`;
+      if (kept.has(key) || !fs.existsSync(path.join(dir, m.backup))) {
+        removed.push(...fs.readdirSync(dir).map((n) => path.join(dir, n)));
+        continue;
+      }
+      kept.add(key);
+      said.push(
+        `Found the verified backup of an interrupted adoption of ${path.basename(m.source)} (${path.join(dir, m.backup)}); it will be reused rather than written again.`,
+      );
+    }
+  }
+  if (removed.length > 0) {
+    const bytes = bytesOf(removed);
+    for (const f of removed) fs.rmSync(f, { force: true });
+    said.unshift(
+      `Cleaned up after an interrupted adoption: removed ${removed.length} leftover file${removed.length === 1 ? '' : 's'} (${(bytes / 1048576).toFixed(1)} MB): ${removed.map((f) => path.basename(f)).join(', ')}.`,
+    );
+  }
+  if (fs.existsSync(preAdoptionDir)) {
+    for (const stamp of fs.readdirSync(preAdoptionDir)) {
+      const dir = path.join(preAdoptionDir, stamp);
+      if (fs.statSync(dir).isDirectory() && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+    }
+  }
+  return said;
+}
+
+/** A verified backup of `file` left by an adoption that never completed, when `file` is still exactly what it copied. */
+async function reusableBackup(file: string, preAdoptionDir: string): Promise<{ dir: string; manifest: AdoptionManifest } | null> {
+  if (!fs.existsSync(preAdoptionDir)) return null;
+  const candidates = fs
+    .readdirSync(preAdoptionDir)
+    .map((stamp) => path.join(preAdoptionDir, stamp))
+    .map((dir) => ({ dir, manifest: readManifest(dir) }))
+    .filter((c): c is { dir: string; manifest: AdoptionManifest } => !!c.manifest && !c.manifest.completed && c.manifest.source === file);
+  if (candidates.length === 0) return null;
+  const sourceSha256 = await sha256File(file);
+  for (const c of candidates) {
+    if (c.manifest.sourceSha256 !== sourceSha256 || c.manifest.sourceBytes !== fileSize(file)) continue;
+    const backup = path.join(c.dir, c.manifest.backup);
+    if (fs.existsSync(backup) && (await sha256File(backup)) === c.manifest.backupSha256) return c;
+  }
+  return null;
+}
+
 /**
  * Adopts a legacy file without ever writing to it:
  * 1. a backup through SQLite's online backup API into `backups/pre-adoption/<stamp>/`, fsynced and
- *    verified (integrity_check, row counts equal to the source);
+ *    verified (integrity_check, row counts equal to the source), with a manifest beside it; an
+ *    adoption cut off by a kill left one of the same file: that one is reused;
  * 2. the migrations run on a copy of that backup, which is verified again (integrity, every
  *    table's rows still there) and checkpointed;
- * 3. the copy is renamed over the original in one step.
+ * 3. the copy is renamed over the original in one step, and the manifest marked complete.
  * Any failure before step 3 removes the copy and leaves the legacy file exactly as it was.
  */
 async function adoptLegacy(
@@ -433,33 +577,54 @@ async function adoptLegacy(
   migrations: MigrationClass[],
   busyTimeoutMs: number,
 ): Promise<AdoptedFile> {
-  const src = new Database(file, { readonly: true, fileMustExist: true });
+  const reuse = await reusableBackup(file, preAdoptionDir);
   let rowCounts: Record<string, number>;
   let backup: string;
-  try {
-    const srcCheck = checkIntegrity(src);
-    if (srcCheck !== 'ok') {
-      throw new Error(`The legacy database ${file} is damaged (${srcCheck}); it was left untouched.`);
-    }
-    rowCounts = countRows(src);
-    const dir = path.join(preAdoptionDir, fileStamp());
-    fs.mkdirSync(dir, { recursive: true });
-    backup = path.join(dir, path.basename(file));
-    const partial = `${backup}.partial`;
-    await src.backup(partial);
-    fsyncPath(partial);
-    const copy = new Database(partial, { readonly: true, fileMustExist: true });
+  let manifestDir: string;
+  let manifest: AdoptionManifest;
+  if (reuse) {
+    manifestDir = reuse.dir;
+    manifest = reuse.manifest;
+    backup = path.join(reuse.dir, reuse.manifest.backup);
+    rowCounts = reuse.manifest.rowCounts;
+  } else {
+    const src = new Database(file, { readonly: true, fileMustExist: true });
     try {
-      const check = checkIntegrity(copy);
-      if (check !== 'ok' || JSON.stringify(countRows(copy)) !== JSON.stringify(rowCounts)) {
-        throw new Error(`The backup of ${file} did not verify (${check}); the legacy file was left untouched.`);
+      const srcCheck = checkIntegrity(src);
+      if (srcCheck !== 'ok') {
+        throw new Error(`The legacy database ${file} is damaged (${srcCheck}); it was left untouched.`);
       }
+      rowCounts = countRows(src);
+      manifestDir = path.join(preAdoptionDir, fileStamp());
+      fs.mkdirSync(manifestDir, { recursive: true });
+      backup = path.join(manifestDir, path.basename(file));
+      const partial = `${backup}.partial`;
+      await src.backup(partial);
+      fsyncPath(partial);
+      const copy = new Database(partial, { readonly: true, fileMustExist: true });
+      try {
+        const check = checkIntegrity(copy);
+        if (check !== 'ok' || JSON.stringify(countRows(copy)) !== JSON.stringify(rowCounts)) {
+          throw new Error(`The backup of ${file} did not verify (${check}); the legacy file was left untouched.`);
+        }
+      } finally {
+        copy.close();
+      }
+      fs.renameSync(partial, backup);
     } finally {
-      copy.close();
+      src.close();
     }
-    fs.renameSync(partial, backup);
-  } finally {
-    src.close();
+    manifest = {
+      source: file,
+      sourceSha256: await sha256File(file),
+      sourceBytes: fileSize(file),
+      backup: path.basename(backup),
+      backupSha256: await sha256File(backup),
+      rowCounts,
+      startedAt: new Date().toISOString(),
+      completed: false,
+    };
+    writeManifest(manifestDir, manifest);
   }
 
   const work = `${file}.adopting`;
@@ -494,5 +659,6 @@ async function adoptLegacy(
   removeWork();
   for (const f of [`${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
   fsyncDir(path.dirname(file));
+  writeManifest(manifestDir, { ...manifest, completed: true });
   return { file, backup, rowCounts };
 }

@@ -11,6 +11,8 @@ export const ALERT_RULES = [
   'integrity',
   'stale-user',
   'clock-skew',
+  'workstation-copy',
+  'duplicate-number',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -88,6 +90,12 @@ export const ALERT_SETTING_DEFAULTS = {
   'alerts.stale-user.days': 7,
   'alerts.clock-skew.enabled': true,
   'alerts.clock-skew.toleranceMinutes': 5,
+  /** A second copy of a workstation file was noticed (and re-identified): open for this many days. */
+  'alerts.workstation-copy.enabled': true,
+  'alerts.workstation-copy.days': 7,
+  /** A number from a reserved block that two records use: open for this many days after it was registered. */
+  'alerts.duplicate-number.enabled': true,
+  'alerts.duplicate-number.days': 30,
   /** POSTed a JSON body on every open and resolve; '' for none. */
   'alerts.webhook.url': '',
   /** E-mail on every open and resolve; '' for none. */
@@ -150,6 +158,10 @@ export const AlertSettingsPatch = z
     'alerts.stale-user.days': whole(1, 3650, 'days'),
     'alerts.clock-skew.enabled': flag,
     'alerts.clock-skew.toleranceMinutes': whole(1, 1440, 'minutes'),
+    'alerts.workstation-copy.enabled': flag,
+    'alerts.workstation-copy.days': whole(1, 365, 'days'),
+    'alerts.duplicate-number.enabled': flag,
+    'alerts.duplicate-number.days': whole(1, 365, 'days'),
     'alerts.webhook.url': text(2000).refine(
       (v) => v === '' || /^https?:\/\/[^\s]+$/.test(v),
       'must be an http:// or https:// URL, or "" for no webhook',

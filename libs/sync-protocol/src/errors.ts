@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   BATCH_ID_REUSED: 409,
   REQUEST_ID_REUSED: 409,
   REINITIALIZE: 409,
+  /** The workstation file speaking is a second copy of another's (cloned, or an old copy put back). */
+  WORKSTATION_CLONED: 409,
   ALREADY_RESOLVED: 409,
   CONFIRMATION_REQUIRED: 400,
   NOT_IN_BACKUP: 404,

@@ -106,6 +106,9 @@ export interface WorkstationRow {
   lastSync: string;
   lastStatus: string;
   syncs: number;
+  /** The workstation's clock offset from the server's at its latest request (positive: ahead); null before one was measured. */
+  clockOffsetMs: number | null;
+  clockMeasuredAt: string | null;
 }
 
 export interface MonitoringHealth {

@@ -209,6 +209,8 @@ export interface OpsServerEvents {
   'conflict.recorded': [ConflictRecordedEvent];
   'workstation.connected': [WorkstationPresence];
   'workstation.gone': [WorkstationPresence];
+  /** A change was refused, fixed or resolved: `open` refusals wait for an admin. */
+  'refusals.changed': [{ open: number }];
   'alert.opened': [AlertView];
   'alert.resolved': [AlertView];
   revoked: [RevokedEvent];

@@ -20,6 +20,27 @@ const ClientId = z
 export const WireValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 export type WireValue = z.infer<typeof WireValue>;
 
+/**
+ * A value a workstation pushes: a JSON scalar, or one of the two SQLite values JSON cannot carry
+ * exactly, tagged: an integer beyond ±2^53 as its decimal digits, a BLOB as base64. A REAL travels
+ * as a JSON number (JavaScript writes the shortest text that reads back as the same double), text
+ * with NUL characters as a JSON string. The server compares bases with them bit for bit; it stores
+ * neither tagged kind (they are refused with a sentence, and the workstation holds the change back).
+ */
+export const PushValue = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.strictObject({ $int: z.string().regex(/^-?\d{1,20}$/, 'must be the digits of an integer') }),
+  z.strictObject({ $blob: z.string().max(16 * 1024 * 1024) }),
+]);
+export type PushValue = z.infer<typeof PushValue>;
+
+export function isTaggedValue(v: unknown): v is { $int: string } | { $blob: string } {
+  return typeof v === 'object' && v !== null && ('$int' in v || '$blob' in v);
+}
+
 export const ColumnInfo = z.object({
   name: z.string(),
   type: z.enum(['text', 'integer', 'real', 'datetime', 'json', 'boolean']),
@@ -49,6 +70,8 @@ export const SyncInfoResponse = z.object({
   tombstoneRetentionDays: z.number(),
   maxPushRows: z.number(),
   maxPullPage: z.number(),
+  /** The largest request body the server reads: a push batch above it is split by the SDK. */
+  maxBodyBytes: z.number(),
   tables: z.array(TableInfo),
 });
 export type SyncInfoResponse = z.infer<typeof SyncInfoResponse>;
@@ -62,12 +85,18 @@ export const PushChange = z.strictObject({
   table: z.string().min(1, 'is required').max(64),
   op: z.enum(['upsert', 'delete']),
   id: Id,
-  /** Server version (`server_seq`) of the row the workstation last saw; 0 for a row it created. */
+  /**
+   * Server version (`server_seq`) of the row the workstation last saw; 0 for a row it created. With
+   * `restore`: the version the workstation holds from before the master was restored (its lost version).
+   */
   baseVersion: z.number().int().min(0),
   /** When the workstation made the change, by its clock (ISO 8601 or SQLite format). */
   updatedAt: z.string().min(10).max(40),
-  /** Upserts: the row's values (data columns); the server ignores server-owned columns. */
-  values: z.record(z.string(), WireValue).optional(),
+  /**
+   * Upserts: the row's values (data columns). Only the `changed` columns are checked against the
+   * column rules: a value an older app left in another column never blocks an edit.
+   */
+  values: z.record(z.string(), PushValue).optional(),
   /** Upserts: which data columns this change touched; absent = all given in `values`. */
   changed: z.array(z.string().max(64)).max(200).optional(),
   /**
@@ -75,8 +104,12 @@ export const PushChange = z.strictObject({
    * edit. A column whose master value is no longer this was changed by someone else meanwhile:
    * the server judges it as a conflict, whatever the version numbers say.
    */
-  base: z.record(z.string(), WireValue).optional(),
-  /** After a re-initialisation: the master lost this version in a restore; apply it by time. */
+  base: z.record(z.string(), PushValue).optional(),
+  /**
+   * A give-back after a restore: `values` are the row as this workstation last synced it, a version
+   * the restored master lost. The server takes each column the restored master still holds as it was
+   * at the restore, records a conflict where someone changed it since, and skips what it has already.
+   */
   restore: z.boolean().optional(),
 });
 export type PushChange = z.infer<typeof PushChange>;
@@ -90,6 +123,11 @@ export const PushRequest = z.strictObject({
   clientTime: z.string().min(10).max(40),
   /** Ties this push to the pulls that follow it: one sync_log row per sync. */
   syncId: z.string().max(100).optional(),
+  /**
+   * The workstation's pull cursor. A cursor from before purged deletions is answered 409
+   * REINITIALIZE before anything is applied (a stale edit of a purged row must not come back as new).
+   */
+  cursor: z.number().int().min(0).optional(),
   changes: z.array(PushChange).max(SYNC_LIMITS.maxPushRows, `may hold at most ${SYNC_LIMITS.maxPushRows} rows; split the batch`),
 });
 export type PushRequest = z.infer<typeof PushRequest>;
@@ -168,6 +206,137 @@ export const PullResponse = z.object({
 });
 export type PullResponse = z.infer<typeof PullResponse>;
 
+/**
+ * One change a push was refused for, for what it is (a column rule, an unknown table or column, a
+ * row too large): in `details.refused` of the 4xx answer. Nothing of the batch was applied; the
+ * workstation holds these changes back (its quarantine) and sends the rest again at once.
+ */
+export interface RefusedChange {
+  /** Index in the batch's `changes`. */
+  index: number;
+  table: string;
+  id: string;
+  /** The column whose value was refused, when one was. */
+  column: string | null;
+  code: string;
+  message: string;
+  /** The server's record of this refusal (the dashboard's Refused changes page). */
+  refusalId: number | null;
+}
+
+export interface PushRefusedDetails {
+  refused: RefusedChange[];
+}
+
+export function isPushRefusedDetails(v: unknown): v is PushRefusedDetails {
+  return typeof v === 'object' && v !== null && Array.isArray((v as PushRefusedDetails).refused);
+}
+
+export const REFUSAL_STATUSES = ['open', 'accepted', 'resubmitted', 'discarded', 'fixed'] as const;
+export type RefusalStatus = (typeof REFUSAL_STATUSES)[number];
+
+/** A refused change as the server recorded it, for the dashboard's Refused changes page. */
+export interface RefusalView {
+  id: number;
+  clientId: string;
+  user: string;
+  table: string;
+  rowId: string;
+  op: 'upsert' | 'delete';
+  column: string | null;
+  code: string;
+  message: string;
+  /** The refused value as text, cut to 200 characters. */
+  value: string | null;
+  /** Whether an admin may take the value anyway (a rule of the column, not its type). */
+  overridable: boolean;
+  /** The values the workstation sent, for a fix (null when the change was too large to keep). */
+  values: Record<string, unknown> | null;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  times: number;
+  status: RefusalStatus;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  /** What was done, as a sentence. */
+  resolution: string | null;
+}
+
+export const RefusalQuery = z.strictObject({
+  status: z.enum(['open', 'resolved', 'all']).default('open'),
+  limit: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(200),
+  before: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+});
+export type RefusalQuery = z.infer<typeof RefusalQuery>;
+
+export const ResubmitRefusalRequest = z.strictObject({ values: z.record(z.string(), WireValue) });
+export type ResubmitRefusalRequest = z.infer<typeof ResubmitRefusalRequest>;
+
+/** A workstation asks what became of the changes it holds back. */
+export const RefusalStatusQuery = z.strictObject({
+  clientId: z.string().min(1).max(100),
+  ids: z
+    .string()
+    .regex(/^\d{1,15}(,\d{1,15}){0,999}$/, 'must be refusal ids separated by commas')
+    .transform((v) => v.split(',').map(Number)),
+});
+export type RefusalStatusQuery = z.infer<typeof RefusalStatusQuery>;
+
+export interface RefusalOutcome {
+  id: number;
+  status: RefusalStatus;
+  table: string;
+  rowId: string;
+  /** When an admin resolved it: the master's row now (null when the master has no such row). */
+  row?: Record<string, WireValue> | null;
+  version?: number;
+  deleted?: boolean;
+}
+
+/** A workstation reports a change it held back without the server seeing it (a row too large to send). */
+export const ReportRefusalRequest = z.strictObject({
+  clientId: z.string().min(1).max(100),
+  refused: z
+    .array(
+      z.strictObject({
+        table: z.string().min(1).max(64),
+        id: z.string().min(1).max(SYNC_LIMITS.idMaxLength),
+        op: z.enum(['upsert', 'delete']),
+        code: z.enum(['PAYLOAD_TOO_LARGE']),
+        message: z.string().min(1).max(500),
+      }),
+    )
+    .min(1)
+    .max(100),
+});
+export type ReportRefusalRequest = z.infer<typeof ReportRefusalRequest>;
+
+/**
+ * Headers the SDK sends on every request: who the workstation is and which copy of its file speaks,
+ * and its clock. A second copy of a file (a counter going back, two histories under one client id)
+ * is answered 409 WORKSTATION_CLONED.
+ */
+export const WORKSTATION_HEADERS = {
+  clientId: 'x-cacpq-client-id',
+  fileId: 'x-cacpq-file-id',
+  /** Goes up by one at every sync, durably, before the sync's first request. */
+  syncCounter: 'x-cacpq-sync-counter',
+  syncId: 'x-cacpq-sync-id',
+  /** The workstation's clock when it sent the request (ISO 8601). */
+  clientTime: 'x-cacpq-client-time',
+  /** The PC's host name, to name it to an admin. */
+  host: 'x-cacpq-host',
+} as const;
+
+/** Body of the 409 WORKSTATION_CLONED answer: the file speaking is a copy; it carries on under a new id. */
+export interface WorkstationClonedDetails {
+  clientId: string;
+  newClientId: string;
+  reason: 'copied' | 'rolled-back';
+  /** The PC that keeps the client id, as last seen. */
+  original: { host: string | null; lastSeenAt: string };
+}
+
 /** Body of the 409 REINITIALIZE answer: what the workstation needs to start over safely. */
 export const ReinitializeDetails = z.object({
   reason: z.enum(['generation', 'cursor-expired']),
@@ -228,6 +397,30 @@ const NumberRequestId = z
   .min(1, 'is required')
   .max(100, 'must be at most 100 characters')
   .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -');
+
+/** Numbers a workstation took from its reserved block while offline, registered at its next sync. */
+export const RegisterNumbersRequest = z.strictObject({
+  clientId: ClientId,
+  uses: z
+    .array(
+      z.strictObject({
+        number: z.string().min(1).max(100),
+        kind: z.enum(['quote', 'project']),
+        usedAt: z.string().min(10).max(40),
+        table: z.string().min(1).max(64).optional(),
+        id: z.string().min(1).max(SYNC_LIMITS.idMaxLength).optional(),
+      }),
+    )
+    .min(1)
+    .max(500),
+});
+export type RegisterNumbersRequest = z.infer<typeof RegisterNumbersRequest>;
+
+export interface RegisterNumbersResponse {
+  registered: number;
+  /** Numbers another record uses too: flagged to the admins. */
+  duplicates: string[];
+}
 
 export const AllocateRequest = z.strictObject({ clientId: ClientId.optional(), requestId: NumberRequestId.optional() });
 export const ReserveRequest = z.strictObject({

@@ -7,9 +7,11 @@ with the server through the sync protocol (the SDK the desktop app embeds).
   cacpq client init --server URL --token TOKEN --db FILE [--client-id ID]
         create FILE from a server snapshot (the first sync)
   cacpq client sync --db FILE          push local changes, then pull; one line; exit 1 on failure
-  cacpq client status --db FILE        pending changes, last sync, cursor, generation
-  cacpq client number --db FILE quote|project
-        allocate the next number (offline: one from a reserved block)
+  cacpq client status --db FILE        pending changes, last sync, cursor, generation, and the changes
+                                       held back because the server refused them (with its reason)
+  cacpq client number --db FILE quote|project [--record TABLE:ID]
+        allocate the next number (offline: one from a reserved block, registered at the next sync
+        with the record that uses it)
   cacpq client reserve --db FILE quote|project --count N
         reserve N numbers for offline work
   cacpq client watch --db FILE         sync now, then on the server's schedule and at once
@@ -22,12 +24,18 @@ export const WORKSTATION_OPTIONS = {
   db: { type: 'string' },
   'client-id': { type: 'string' },
   count: { type: 'string' },
+  record: { type: 'string' },
 } as const;
 
 function summaryLine(s: SyncSummary): string {
+  const held = s.heldBack > 0 ? `, ${s.heldBack} held back${s.newlyHeld > 0 ? ` (${s.newlyHeld} new)` : ''} (see cacpq client status)` : '';
+  const copy = s.reidentified
+    ? `; this file is ${s.reidentified.reason === 'rolled-back' ? 'an older copy' : 'a copy'} of workstation ${s.reidentified.from}'s: it carries on with new client id ${s.reidentified.to}, its reserved numbers void`
+    : '';
+  const dup = s.duplicateNumbers.length > 0 ? `; numbers also used by another record: ${s.duplicateNumbers.join(', ')} (flagged to the admins)` : '';
   return (
-    `synced: pushed ${s.pushed}, pulled ${s.pulled}, conflicts ${s.conflicts}, cursor ${s.cursor}` +
-    `${s.reinitialized ? ', re-initialised' : ''}${s.clockCorrected ? ', clock corrected' : ''} (${(s.durationMs / 1000).toFixed(2)} s)`
+    `synced: pushed ${s.pushed}, pulled ${s.pulled}, conflicts ${s.conflicts}, cursor ${s.cursor}${held}` +
+    `${s.reinitialized ? ', re-initialised' : ''}${s.clockCorrected ? ', clock corrected' : ''} (${(s.durationMs / 1000).toFixed(2)} s)${copy}${dup}`
   );
 }
 
@@ -83,10 +91,16 @@ export async function runWorkstation(
           out(`last sync:     ${st.lastSyncAt ?? 'never'} (${st.lastStatus ?? '-'})${st.lastError ? `: ${st.lastError}` : ''}`);
           out(`interval:      every ${st.intervalMinutes} min`);
           out(`reserved nos.: ${st.reservedNumbers}`);
+          const held = c.quarantine();
+          out(`held back:     ${held.length} changes${held.length > 0 ? ' (refused by the server; edit the row to send it again, or ask an admin)' : ''}`);
+          for (const h of held) out(`  ${h.table} ${h.id}${h.column ? ` ${h.column}` : ''}: ${h.code}: ${h.message}`);
         });
       case 'number':
         return await withClient(db, async (c) => {
-          const n = await c.allocateNumber(kindArg(arg));
+          const rec = values.record as string | undefined;
+          const m = rec === undefined ? null : /^([A-Za-z_][A-Za-z0-9_]*):(.+)$/.exec(rec);
+          if (rec !== undefined && !m) throw new CliError(`--record must be TABLE:ID, e.g. quotes:q-123 (got "${rec}").`, 2);
+          const n = await c.allocateNumber(kindArg(arg), m ? { table: m[1], id: m[2] } : undefined);
           out(n.offline ? `${n.number} (offline: from this workstation's reserved block)` : n.number);
         });
       case 'reserve': {

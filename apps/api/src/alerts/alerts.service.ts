@@ -195,6 +195,10 @@ export class AlertsService implements OnApplicationBootstrap {
         return this.staleRule(s, now);
       case 'clock-skew':
         return this.clockRule(s);
+      case 'workstation-copy':
+        return this.copyRule(s, now);
+      case 'duplicate-number':
+        return this.duplicateNumberRule(s, now);
     }
   }
 
@@ -376,6 +380,53 @@ export class AlertsService implements OnApplicationBootstrap {
         severity: 'warning',
         message: `Workstation ${c.clientId}'s clock was ${fmt(minutes)} minutes ${c.skewMs >= 0 ? 'ahead of' : 'behind'} the server's at its last push (${c.measuredAt.slice(0, 16)} UTC), ${firing ? 'over' : 'within'} the ${tolerance}-minute tolerance.`,
         details: { clientId: c.clientId, user: c.user, skewMs: c.skewMs, measuredAt: c.measuredAt, toleranceMinutes: tolerance },
+      };
+    });
+  }
+
+  /** Each copy of a workstation file noticed within the period: one alert naming both PCs. */
+  private copyRule(s: AlertSettings, now: Date): Finding[] {
+    const days = s['alerts.workstation-copy.days'];
+    const since = sqlTime(new Date(now.getTime() - days * DAY));
+    const rows = this.hub.prepare('SELECT * FROM workstation_copies WHERE detected_at >= ? ORDER BY id').all(since) as {
+      client_id: string;
+      new_client_id: string;
+      reason: string;
+      user: string | null;
+      original_host: string | null;
+      copy_host: string | null;
+      detected_at: string;
+    }[];
+    return rows.map((r) => ({
+      subject: `workstation:${r.new_client_id}`,
+      firing: true,
+      severity: 'warning',
+      message: `A ${r.reason === 'rolled-back' ? 'older copy' : 'copy'} of workstation ${r.client_id}'s file (${r.user ?? 'unknown user'}) synced from ${r.copy_host ?? 'an unnamed PC'} at ${r.detected_at.slice(0, 16)} UTC, while ${r.client_id} is on ${r.original_host ?? 'an unnamed PC'}. The copy carries on as ${r.new_client_id} and its reserved numbers are void; check that both PCs should be syncing.`,
+      details: { ...r, days },
+    }));
+  }
+
+  /** Numbers that two records use, registered within the period (two copies of one file spent one reserved block). */
+  private duplicateNumberRule(s: AlertSettings, now: Date): Finding[] {
+    const days = s['alerts.duplicate-number.days'];
+    const since = sqlTime(new Date(now.getTime() - days * DAY));
+    const numbers = this.hub
+      .prepare(
+        `SELECT number FROM number_uses GROUP BY number
+         HAVING COUNT(DISTINCT client_id || char(0) || record_table || char(0) || record_id) > 1 AND MAX(registered_at) >= ?`,
+      )
+      .pluck()
+      .all(since) as string[];
+    const uses = this.hub.prepare('SELECT client_id, user, record_table, record_id, used_at FROM number_uses WHERE number = ? ORDER BY id');
+    return numbers.map((number) => {
+      const by = uses.all(number) as { client_id: string; user: string; record_table: string; record_id: string; used_at: string }[];
+      const list = by.map((u) => `${u.record_table && u.record_id ? `${u.record_table} ${u.record_id}` : 'a record'} on ${u.client_id} (${u.user})`);
+      return {
+        subject: `number:${number}`,
+        firing: true,
+        severity: 'critical',
+        message: `Number ${number} is used by ${by.length} records: ${list.join(' and ')}. Give all but one a new number.`,
+        details: { number, uses: by },
       };
     });
   }

@@ -3,30 +3,53 @@ import { MasterStore, sqlTime } from '@cacpq/db';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/tokens';
 
-/** The clock skew measured on each workstation's last push (hub.db `workstation_clocks`), for the clock alert. */
+interface Measurement {
+  user: string | null;
+  skewMs: number;
+  measuredAt: Date;
+}
+
+/** A measurement is written to hub.db when it moved by this much, or this long after the last write. */
+const WRITE_IF_MOVED_MS = 1000;
+const WRITE_EVERY_MS = 60_000;
+
+/**
+ * Each workstation's clock offset from the server's (positive: ahead), measured on every request
+ * that carries the workstation's clock, and kept in hub.db `workstation_clocks` for the dashboard
+ * and the clock alert. Measurements are held in memory and written when they move or once a minute,
+ * so a pull page pays no write.
+ */
 @Injectable()
 export class WorkstationClocks {
+  private readonly latest = new Map<string, Measurement>();
+  private readonly written = new Map<string, Measurement>();
+
   constructor(
     private readonly store: MasterStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Never throws: a push must not fail for want of this bookkeeping. */
-  record(clientId: string, user: string, skewMs: number, at: Date = new Date()): void {
+  /** Never throws: a sync must not fail for want of this bookkeeping. */
+  record(clientId: string, user: string | null, skewMs: number, at: Date = new Date()): void {
+    const m: Measurement = { user, skewMs: Math.round(skewMs), measuredAt: at };
+    this.latest.set(clientId, m);
+    const last = this.written.get(clientId);
+    if (last && Math.abs(last.skewMs - m.skewMs) < WRITE_IF_MOVED_MS && at.getTime() - last.measuredAt.getTime() < WRITE_EVERY_MS) return;
     try {
       this.store.hubDb
         .prepare(
           `INSERT INTO workstation_clocks (client_id, user, skew_ms, measured_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(client_id) DO UPDATE SET user = excluded.user, skew_ms = excluded.skew_ms, measured_at = excluded.measured_at`,
+         ON CONFLICT(client_id) DO UPDATE SET user = coalesce(excluded.user, user), skew_ms = excluded.skew_ms, measured_at = excluded.measured_at`,
         )
-        .run(clientId, user, Math.round(skewMs), sqlTime(at));
+        .run(clientId, user, m.skewMs, sqlTime(at));
+      this.written.set(clientId, m);
     } catch (err) {
       this.logger.warn({ err, clientId }, 'workstation clock skew not recorded');
     }
   }
 
   all(): { clientId: string; user: string | null; skewMs: number; measuredAt: string }[] {
-    return (
+    const stored = (
       this.store.hubDb.prepare('SELECT client_id, user, skew_ms, measured_at FROM workstation_clocks ORDER BY client_id').all() as {
         client_id: string;
         user: string | null;
@@ -34,5 +57,10 @@ export class WorkstationClocks {
         measured_at: string;
       }[]
     ).map((r) => ({ clientId: r.client_id, user: r.user, skewMs: r.skew_ms, measuredAt: r.measured_at }));
+    // The newest measurement of this process, where it has not been written yet.
+    return stored.map((r) => {
+      const m = this.latest.get(r.clientId);
+      return m && sqlTime(m.measuredAt) > r.measuredAt ? { ...r, skewMs: m.skewMs, measuredAt: sqlTime(m.measuredAt) } : r;
+    });
   }
 }

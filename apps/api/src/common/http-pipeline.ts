@@ -7,12 +7,13 @@ import type { AppRequest } from './request-context';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
-/** Gives every request an id (a sane incoming `X-Request-Id` is kept) and echoes it back. */
+/** Gives every request an id (a sane incoming `X-Request-Id` is kept) and echoes it back, and notes when it arrived. */
 export function requestId() {
   return (req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     (req as AppRequest).id = id;
+    (req as AppRequest).receivedAt = Date.now();
     res.setHeader('X-Request-Id', id);
     next();
   };

@@ -17,4 +17,6 @@ export interface AppRequest extends Request {
   principal?: Principal;
   /** The JSON body as it arrived (idempotency hashes it). */
   rawBody?: Buffer;
+  /** When the request arrived, before its body was read (ms since the epoch): workstation clocks are measured against it. */
+  receivedAt: number;
 }

@@ -87,24 +87,27 @@ export function seedDemoConflicts(
       const changed = Object.keys(edits);
       const { response } = sync.push(
         {
-          protocolVersion: 1,
-          clientId: `${step.user}-laptop`,
-          batchId: `demo-${uuidv7()}`,
-          generation,
-          clientTime: new Date().toISOString(),
-          changes: [
-            {
-              table: scenario.table,
-              op: 'upsert',
-              id: String(original.id),
-              // Both laptops last saw the original row.
-              baseVersion: Number(original.server_seq),
-              updatedAt: new Date(now - step.hoursAgo * 3_600_000).toISOString(),
-              values: { ...data, ...edits },
-              changed,
-              base: Object.fromEntries(changed.map((c) => [c, original[c] ?? null])),
-            },
-          ],
+          invalid: new Map(),
+          request: {
+            protocolVersion: 1,
+            clientId: `${step.user}-laptop`,
+            batchId: `demo-${uuidv7()}`,
+            generation,
+            clientTime: new Date().toISOString(),
+            changes: [
+              {
+                table: scenario.table,
+                op: 'upsert',
+                id: String(original.id),
+                // Both laptops last saw the original row.
+                baseVersion: Number(original.server_seq),
+                updatedAt: new Date(now - step.hoursAgo * 3_600_000).toISOString(),
+                values: { ...data, ...edits },
+                changed,
+                base: Object.fromEntries(changed.map((c) => [c, original[c] ?? null])),
+              },
+            ],
+          },
         },
         who,
       );

@@ -35,6 +35,7 @@ import type {
 import { SYNC_TIMELINE_MAX_DAYS } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
 import { MaintenanceMode } from '../operations/maintenance-mode';
+import { WorkstationClocks } from '../alerts/workstation-clocks';
 import { SyncEvents } from '../sync/sync-events';
 
 const DAY_MS = 86_400_000;
@@ -66,6 +67,7 @@ export class MonitoringService implements OnApplicationBootstrap {
     private readonly store: MasterStore,
     private readonly maintenance: MaintenanceMode,
     private readonly syncEvents: SyncEvents,
+    private readonly clocks: WorkstationClocks,
   ) {}
 
   /**
@@ -363,6 +365,18 @@ export class MonitoringService implements OnApplicationBootstrap {
       last_status: string;
       syncs: number;
     }[];
-    return rows.map((r) => ({ user: r.user, clientId: r.client_id, lastSync: r.last_sync, lastStatus: r.last_status, syncs: r.syncs }));
+    const clocks = new Map(this.clocks.all().map((c) => [c.clientId, c]));
+    return rows.map((r) => {
+      const clock = r.client_id ? clocks.get(r.client_id) : undefined;
+      return {
+        user: r.user,
+        clientId: r.client_id,
+        lastSync: r.last_sync,
+        lastStatus: r.last_status,
+        syncs: r.syncs,
+        clockOffsetMs: clock?.skewMs ?? null,
+        clockMeasuredAt: clock?.measuredAt ?? null,
+      };
+    });
   }
 }

@@ -1,11 +1,20 @@
 import { Body, Controller, Get, Param, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AllocateRequest, NumberKind, NumbersQuery, ReserveRequest, type IssuedNumber } from '@cacpq/sync-protocol';
+import {
+  AllocateRequest,
+  NumberKind,
+  NumbersQuery,
+  RegisterNumbersRequest,
+  ReserveRequest,
+  type IssuedNumber,
+  type RegisterNumbersResponse,
+} from '@cacpq/sync-protocol';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
 import { Roles } from '../auth/decorators';
 import type { AppRequest } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
+import { WorkstationIdentity } from '../sync/workstation-identity';
 import { NumbersService } from './numbers.service';
 
 const Kind = new ZodPipe(NumberKind, 'path');
@@ -17,12 +26,23 @@ export class NumbersController {
   constructor(
     private readonly numbers: NumbersService,
     private readonly audit: AuditService,
+    private readonly identity: WorkstationIdentity,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'Issued and reserved numbers, newest first, with who and when.' })
   list(@Query(new ZodPipe(NumbersQuery, 'query')) q: NumbersQuery): IssuedNumber[] {
     return this.numbers.list(q);
+  }
+
+  @Post('uses')
+  @ApiOperation({
+    summary: 'Register numbers a workstation took offline from its reserved block, with the record using each; a number two records use is flagged.',
+  })
+  @ApiBody({ schema: openApiSchema(RegisterNumbersRequest) })
+  registerUses(@Req() req: AppRequest, @Body(new ZodPipe(RegisterNumbersRequest)) body: RegisterNumbersRequest): RegisterNumbersResponse {
+    this.identity.observe(req, req.principal!);
+    return this.numbers.registerUses(req.principal!.username, body);
   }
 
   @Post(':kind')

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MasterStore, sqlTime } from '@cacpq/db';
-import type { IssuedNumber, NumberKind, NumbersQuery } from '@cacpq/sync-protocol';
+import type { IssuedNumber, NumberKind, NumbersQuery, RegisterNumbersRequest, RegisterNumbersResponse } from '@cacpq/sync-protocol';
 import type Database from 'better-sqlite3';
 import { ApiException } from '../common/api-exception';
 import { SettingsService } from '../settings/settings.service';
@@ -115,6 +115,32 @@ export class NumbersService {
       for (const p of picked) insert.run(kind, p.number, year, p.sequence, at, who, clientId, status, requestId);
     })();
     return picked.map((p) => ({ number: p.number, kind, year, sequence: p.sequence, issuedBy: who, issuedAt: at, clientId, status }));
+  }
+
+  /**
+   * Numbers a workstation took offline from its reserved block, registered at its next sync with the
+   * record that uses each (hub.db `number_uses`). Registering again is harmless. A number that two
+   * records use (two copies of one workstation file spent the same block) is answered in
+   * `duplicates` and flagged by the duplicate-number alert.
+   */
+  registerUses(user: string, body: RegisterNumbersRequest, now = new Date()): RegisterNumbersResponse {
+    const insert = this.hub.prepare(
+      `INSERT OR IGNORE INTO number_uses (number, kind, client_id, user, record_table, record_id, used_at, registered_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const users = this.hub.prepare(
+      `SELECT COUNT(*) FROM (SELECT DISTINCT client_id, record_table, record_id FROM number_uses WHERE number = ?)`,
+    );
+    const at = sqlTime(now);
+    let registered = 0;
+    const duplicates = new Set<string>();
+    this.hub.transaction(() => {
+      for (const u of body.uses) {
+        registered += insert.run(u.number, u.kind, body.clientId, user, u.table ?? '', u.id ?? '', u.usedAt, at).changes;
+        if ((users.pluck().get(u.number) as number) > 1) duplicates.add(u.number);
+      }
+    })();
+    return { registered, duplicates: [...duplicates] };
   }
 
   list(q: NumbersQuery): IssuedNumber[] {

@@ -56,6 +56,11 @@ export class OpsEvents extends EventEmitter {
     this.send('workstation.gone', p);
   }
 
+  /** The refused changes waiting for an admin changed (one was recorded, fixed or resolved). */
+  refusalsChanged(e: { open: number }): void {
+    this.send('refusals.changed', e);
+  }
+
   alertOpened(a: AlertView): void {
     this.send('alert.opened', a);
   }

@@ -313,7 +313,12 @@ export class RestoreService implements OnModuleInit {
     const material = await this.backups.material(backup, `restore-${ctx.id}`);
     try {
       // Brought to the current schema (an older backup may lack columns) on the work copy only.
-      await this.store.prepareRestoreCandidate({ server: material.server, numbers: null, generation: this.store.generation });
+      await this.store.prepareRestoreCandidate({
+        server: material.server,
+        numbers: null,
+        generation: this.store.generation,
+        readOnly: true,
+      });
       const src = new Database(material.server, { readonly: true, fileMustExist: true });
       try {
         if (body.ids) {

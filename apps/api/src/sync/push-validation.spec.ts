@@ -33,16 +33,25 @@ describe('parsePush (fast path agrees with the contract)', () => {
     ['an object in base', { ...good, base: { name: { a: 1 } } }],
     ['null', null],
     ['a string', 'components'],
+    ['a BLOB, tagged', { ...good, values: { name: 'x', notes: { $blob: 'AAH/' } } }],
+    ['an integer beyond 2^53, tagged', { ...good, base: { leadTimeDays: { $int: '9223372036854775807' } } }],
+    ['a tag that is not one', { ...good, values: { name: { $int: 'twelve' } } }],
   ])('%s: accepted exactly when the contract accepts it', (_label, change) => {
     const contract = PushChange.safeParse(change).success;
-    const run = () => parsePush({ ...base, changes: [change] });
-    if (contract) expect(run()).toMatchObject({ changes: [change] });
-    else expect(run).toThrow(/^Invalid request body: .*/);
+    const parsed = parsePush({ ...base, changes: [change] });
+    expect(parsed.request.changes).toEqual([change]);
+    if (contract) expect(parsed.invalid.size).toBe(0);
+    else expect(parsed.invalid.get(0)).toMatch(/^Invalid request body: .*changes\.0.*\.$/);
   });
 
-  it('names the failing change in the sentence', () => {
-    expect(() => parsePush({ ...base, changes: [good, { ...good, id: undefined }] })).toThrow(
-      'Invalid request body: changes.1.id is required.',
-    );
+  it('lists each change of the wrong shape with its sentence, and leaves the others to be judged', () => {
+    const parsed = parsePush({ ...base, changes: [good, { ...good, id: undefined }, good, { ...good, op: 'merge' }] });
+    expect([...parsed.invalid.keys()]).toEqual([1, 3]);
+    expect(parsed.invalid.get(1)).toBe('Invalid request body: changes.1.id is required.');
+  });
+
+  it('refuses a bad envelope as a whole', () => {
+    expect(() => parsePush({ ...base, protocolVersion: 2, changes: [good] })).toThrow(/^Invalid request body: protocolVersion/);
+    expect(() => parsePush({ ...base, changes: 'all of them' })).toThrow(/^Invalid request body: changes/);
   });
 });

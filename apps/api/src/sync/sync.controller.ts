@@ -7,14 +7,26 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { SyncLogService } from './sync-log.service';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { PullQuery, PushRequest, SnapshotQuery, SyncSettings, type PullResponse, type SyncInfoResponse } from '@cacpq/sync-protocol';
+import {
+  PullQuery,
+  PushRequest,
+  RefusalStatusQuery,
+  ReportRefusalRequest,
+  SnapshotQuery,
+  SyncSettings,
+  type PullResponse,
+  type RefusalOutcome,
+  type SyncInfoResponse,
+} from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
 import { CurrentPrincipal, Roles } from '../auth/decorators';
 import type { AppRequest, Principal } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { SettingsService } from '../settings/settings.service';
 import { parsePush } from './push-validation';
+import { RefusalsService } from './refusals.service';
 import { SyncService } from './sync.service';
+import { WorkstationIdentity } from './workstation-identity';
 
 const gzip = promisify(zlib.gzip);
 
@@ -27,11 +39,14 @@ export class SyncController {
     private readonly audit: AuditService,
     private readonly store: MasterStore,
     private readonly log: SyncLogService,
+    private readonly identity: WorkstationIdentity,
+    private readonly refusals: RefusalsService,
   ) {}
 
   @Get('info')
   @ApiOperation({ summary: 'Protocol version, generation, server time, synced tables and columns, the workstation sync interval.' })
-  info(): SyncInfoResponse {
+  info(@Req() req: AppRequest): SyncInfoResponse {
+    if (req.principal) this.identity.observe(req, req.principal);
     return this.sync.info();
   }
 
@@ -41,14 +56,41 @@ export class SyncController {
   @ApiBody({ schema: openApiSchema(PushRequest) })
   @Header('Content-Type', 'application/json; charset=utf-8')
   push(@CurrentPrincipal() who: Principal, @Req() req: AppRequest, @Body() body: unknown): string {
+    const parsed = parsePush(body);
+    this.identity.observe(req, who);
     // The answer's JSON text, as kept for replays: a PushResponse.
-    return this.sync.push(parsePush(body), who, req.rawBody).json;
+    return this.sync.push(parsed, who, req.rawBody, req.receivedAt).json;
   }
 
   @Get('pull')
   @ApiOperation({ summary: 'Changes after a cursor, in pages up to a bound fixed at the first page; tombstones included.' })
-  pull(@CurrentPrincipal() who: Principal, @Query(new ZodPipe(PullQuery, 'query')) q: PullQuery): PullResponse {
+  pull(@CurrentPrincipal() who: Principal, @Req() req: AppRequest, @Query(new ZodPipe(PullQuery, 'query')) q: PullQuery): PullResponse {
+    this.identity.observe(req, who);
     return this.sync.pull(q, who);
+  }
+
+  @Get('refusals')
+  @ApiOperation({ summary: "A workstation asks what became of the changes it holds back; resolved ones come with the master's row." })
+  refusalOutcomes(
+    @CurrentPrincipal() who: Principal,
+    @Req() req: AppRequest,
+    @Query(new ZodPipe(RefusalStatusQuery, 'query')) q: RefusalStatusQuery,
+  ): RefusalOutcome[] {
+    this.identity.observe(req, who);
+    return this.refusals.outcomes(who, q);
+  }
+
+  @Post('refusals')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A workstation reports changes it holds back that the server never saw (a row too large to send).' })
+  @ApiBody({ schema: openApiSchema(ReportRefusalRequest) })
+  reportRefusals(
+    @CurrentPrincipal() who: Principal,
+    @Req() req: AppRequest,
+    @Body(new ZodPipe(ReportRefusalRequest)) body: ReportRefusalRequest,
+  ): { ids: (number | null)[] } {
+    this.identity.observe(req, who);
+    return this.refusals.report(who, body);
   }
 
   @Get('snapshot')
@@ -58,8 +100,10 @@ export class SyncController {
   async snapshotFile(
     @CurrentPrincipal() who: Principal,
     @Query(new ZodPipe(SnapshotQuery, 'query')) q: SnapshotQuery,
+    @Req() req: AppRequest,
     @Res() res: Response,
   ): Promise<void> {
+    this.identity.observe(req, who);
     // The first sync of a workstation is a sync like any other: one sync_log row, timed from here.
     const startedAt = Date.now();
     const clientId = q.clientId ?? 'unknown-workstation';

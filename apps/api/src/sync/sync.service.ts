@@ -12,6 +12,7 @@ import {
   type PushRequest,
   type PushResponse,
   type PushResult,
+  type RefusedChange,
   type ReinitializeDetails,
   type SyncInfoResponse,
 } from '@cacpq/sync-protocol';
@@ -23,7 +24,23 @@ import { ApiException } from '../common/api-exception';
 import type { Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { SettingsService } from '../settings/settings.service';
-import { TABLE_SPECS, parseClientTime, tableSpec, toStored, type StoredRow, type StoredValue, type TableSpec } from './row-values';
+import { judgeGiveBack } from './give-back';
+import type { ParsedPush } from './push-validation';
+import { RefusalLog, type RefusalRecord } from './refusal-log';
+import {
+  RuleError,
+  TABLE_SPECS,
+  describeValue,
+  parseClientTime,
+  rowJson,
+  sameValue,
+  tableSpec,
+  toStored,
+  toStoredAsIs,
+  type StoredRow,
+  type StoredValue,
+  type TableSpec,
+} from './row-values';
 import { SyncEvents } from './sync-events';
 import { SyncLogService } from './sync-log.service';
 import { WorkstationClocks } from '../alerts/workstation-clocks';
@@ -33,25 +50,57 @@ interface RowMeta {
   base_time: string;
   field_seqs: Record<string, number>;
   field_times: Record<string, string>;
+  /** Per column: the lost version a give-back wrote it from (absent once anyone edits it). */
+  field_given: Record<string, number>;
 }
 
-interface PreparedChange {
+export interface PreparedChange {
   change: PushChange;
   spec: TableSpec;
   where: string;
+  /** Every value sent, as SQLite stores it: the changed columns checked by the rules, the others as they are. */
   values: Record<string, StoredValue>;
   changed: string[];
-  /** Each changed column's value before the workstation's edit, when it sent them. */
+  /** Each changed column's value before the workstation's edit, when it sent them (exact). */
   base: Record<string, StoredValue> | null;
   time: string;
+  /** Columns the rules would refuse, left unchecked because the change does not touch them. */
+  unchecked: RuleError[];
+  /** A changed value is stored in another form than sent (a datetime in SQLite's): the answer carries the row. */
+  normalized: boolean;
 }
 
 interface ConflictRecord {
   kind: 'update' | 'delete-vs-update' | 'update-vs-delete';
   columns: string[];
   winner: 'server' | 'client';
-  serverRow: StoredRow;
+  serverRow: StoredRow | null;
   clientValues: Record<string, StoredValue> | null;
+}
+
+/** A change refused for what it is, found while preparing or applying a batch. */
+interface Refusal {
+  index: number;
+  change: unknown;
+  error: RuleError;
+  time?: string;
+}
+
+/** Thrown inside the write transaction to roll back a batch with refused changes. */
+class RefusedBatch extends Error {
+  constructor(readonly refusals: Refusal[]) {
+    super('refused changes');
+  }
+}
+
+/** SQLite's own refusals of a row (a constraint of a legacy table, a value too big): the change's fault, not the server's. */
+function sqliteRefusal(err: unknown, where: string): RuleError | null {
+  const code = (err as { code?: string }).code;
+  if (typeof code !== 'string') return null;
+  if (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG') {
+    return new RuleError('VALIDATION_FAILED', `${where}: the master refused the row (${(err as Error).message}).`, null);
+  }
+  return null;
 }
 
 /**
@@ -59,11 +108,17 @@ interface ConflictRecord {
  * versions of every conflict kept) and pull (pages after a cursor up to a bound fixed at the
  * start). Runs on the raw better-sqlite3 handle of the master with cached statements: one
  * connection, synchronous transactions, so no two pushes interleave.
+ *
+ * A change refused for what it is never blocks the others: the batch is answered 4xx with every
+ * refused change listed (`details.refused`), nothing applied, and each refusal recorded for the
+ * admins; the workstation holds those back and sends the rest again at once.
  */
 @Injectable()
 export class SyncService {
   private readonly stmts = new Map<string, Database.Statement>();
   private handle: Database.Database | null = null;
+  /** `restored_seq` and `restore_floor_seq` of the open file, read once per handle. */
+  private restore: { handle: Database.Database; seq: number; floor: number } | null = null;
 
   constructor(
     private readonly store: MasterStore,
@@ -71,6 +126,7 @@ export class SyncService {
     private readonly settings: SettingsService,
     private readonly log: SyncLogService,
     private readonly events: SyncEvents,
+    private readonly refusals: RefusalLog,
     @Optional() private readonly ops?: OpsEvents,
     @Optional() private readonly clocks?: WorkstationClocks,
   ) {}
@@ -104,6 +160,17 @@ export class SyncService {
     this.stmt('INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /** The last restore: rows at or below `seq` are as it left them; versions above `floor` were written since. */
+  private get restorePoint(): { seq: number; floor: number } {
+    const handle = this.db;
+    if (this.restore?.handle !== handle) {
+      const seq = Number(this.state('restored_seq'));
+      const floor = Number(this.state('restore_floor_seq'));
+      this.restore = { handle, seq, floor: floor > 0 ? floor : seq };
+    }
+    return this.restore;
+  }
+
   get lastSeq(): number {
     return Number(this.state('last_seq'));
   }
@@ -118,6 +185,7 @@ export class SyncService {
       tombstoneRetentionDays: this.config.tombstoneRetentionDays,
       maxPushRows: SYNC_LIMITS.maxPushRows,
       maxPullPage: SYNC_LIMITS.maxPullPage,
+      maxBodyBytes: this.config.maxBodyBytes,
       tables: [...TABLE_SPECS.values()].map(({ def }) => tableInfo(def)),
     };
   }
@@ -132,13 +200,18 @@ export class SyncService {
     return new ApiException('REINITIALIZE', message, details);
   }
 
-  /** A push; the answer comes back as the JSON text that is also kept for replays (serialised once). */
-  push(req: PushRequest, who: Principal, rawBody?: Buffer): { response: PushResponse; json: string } {
+  /**
+   * A push; the answer comes back as the JSON text that is also kept for replays (serialised once).
+   * `receivedAt` is when the request arrived (before its body was read): the workstation's clock is
+   * measured against it.
+   */
+  push(parsed: ParsedPush, who: Principal, rawBody?: Buffer, receivedAt: number = Date.now()): { response: PushResponse; json: string } {
+    const req = parsed.request;
     const syncId = req.syncId;
     const started = Date.now();
     try {
       // The sync_log row is written inside the push's own transaction: one commit, one fsync.
-      const answer = this.pushInner(req, who, rawBody, (r) =>
+      const answer = this.pushInner(parsed, who, rawBody, receivedAt, (r) =>
         this.log.recordPush({
           user: who.username,
           clientId: req.clientId,
@@ -155,6 +228,11 @@ export class SyncService {
         this.events.changesAvailable(this.store.generation, response.lastSeq);
       }
       if (!response.replayed) {
+        this.refusals.markFixed(
+          req.clientId,
+          response.results.map((r) => [r.table, r.id]),
+          who.username,
+        );
         for (const r of response.results) {
           if (r.conflictId !== undefined) {
             this.ops?.conflictRecorded({ id: r.conflictId, table: r.table, rowId: r.id, user: who.username, clientId: req.clientId });
@@ -163,17 +241,59 @@ export class SyncService {
       }
       return answer;
     } catch (err) {
+      if (err instanceof RefusedBatch) throw this.refuse(err.refusals, req, who);
       this.log.recordError({ user: who.username, clientId: req.clientId, syncId, startedAt: started, error: err });
       throw err;
     }
   }
 
+  /**
+   * Records each refused change for the admins and answers the batch with all of them: the code and
+   * sentence of the first, and every one in `details.refused` for the workstation to hold back.
+   */
+  private refuse(refusals: Refusal[], req: PushRequest, who: Principal): ApiException {
+    const records: RefusalRecord[] = refusals.map((r) => {
+      const change = (typeof r.change === 'object' && r.change !== null ? r.change : {}) as Partial<PushChange>;
+      const column = r.error.column;
+      return {
+        table: typeof change.table === 'string' ? change.table : '',
+        rowId: typeof change.id === 'string' ? change.id : '',
+        op: change.op === 'delete' ? 'delete' : 'upsert',
+        column,
+        code: r.error.code,
+        message: (r.error.getResponse() as { message: string }).message,
+        value: column && change.values ? describeValue(change.values[column]) : null,
+        overridable: r.error.overridable,
+        change: typeof change.table === 'string' && typeof change.id === 'string' ? { ...change, time: r.time } : null,
+      };
+    });
+    const ids = this.refusals.record(who.username, req.clientId, records);
+    const refused: RefusedChange[] = refusals.map((r, i) => ({
+      index: r.index,
+      table: records[i].table,
+      id: records[i].rowId,
+      column: records[i].column,
+      code: records[i].code,
+      message: records[i].message,
+      refusalId: ids[i],
+    }));
+    const first = refused[0];
+    const more = refused.length > 1 ? ` ${refused.length - 1} more ${refused.length === 2 ? 'change was' : 'changes were'} refused too (details.refused).` : '';
+    return new ApiException(
+      first.code as RuleError['code'],
+      `${first.message}${more} Nothing of this batch was applied; send the other changes again without the refused ones.`,
+      { refused },
+    );
+  }
+
   private pushInner(
-    req: PushRequest,
+    parsed: ParsedPush,
     who: Principal,
     rawBody: Buffer | undefined,
+    receivedAt: number,
     beforeCommit: (r: PushResponse) => void,
   ): { response: PushResponse; json: string } {
+    const req = parsed.request;
     const generation = this.store.generation;
     if (req.generation !== generation) {
       throw this.reinitialize(
@@ -199,23 +319,44 @@ export class SyncService {
       const json = previous.response.replace(/"replayed":false\}$/, '"replayed":true}');
       return { response: JSON.parse(json) as PushResponse, json };
     }
+    // Before anything is applied: a workstation that missed purged deletions could bring a deleted row back.
+    if (req.cursor !== undefined && req.cursor < Number(this.state('purged_seq'))) {
+      throw this.reinitialize(
+        'cursor-expired',
+        `This workstation has not synced since before deletions older than ${this.config.tombstoneRetentionDays} days were purged; re-initialise: push what you hold, then pull everything.`,
+      );
+    }
 
     const now = new Date();
     const clientNow = parseClientTime(req.clientTime);
     if (!clientNow) throw new ApiException('VALIDATION_FAILED', 'Invalid request body: clientTime must be a date-time.');
-    const skewMs = clientNow.getTime() - now.getTime();
-    const corrected = skewMs > this.config.clockSkewToleranceMs;
-    const prepared = this.prepare(req, now, corrected ? skewMs : 0);
+    const skewMs = clientNow.getTime() - receivedAt;
+    // Ahead or behind: the workstation's times are moved by the offset measured on this request, so
+    // the real order of edits decides. Within the tolerance (network delay, rounding) they stand.
+    const corrected = Math.abs(skewMs) > this.config.clockSkewToleranceMs;
+    const { prepared, refused } = this.prepare(parsed, now, corrected ? skewMs : 0);
+    if (refused.length > 0) throw new RefusedBatch(refused);
 
     const synced = sqlTime(now);
     return this.sequenced((): { response: PushResponse; json: string } => {
       let conflicts = 0;
       const results: PushResult[] = [];
-      for (const p of prepared) {
-        const result = this.applyChange(p, req, who, now, synced);
+      const failed: Refusal[] = [];
+      for (const [index, p] of prepared) {
+        let result: PushResult;
+        try {
+          result = this.applyChange(p, req, who, now, synced);
+        } catch (err) {
+          const rule = err instanceof RuleError ? err : sqliteRefusal(err, p.where);
+          if (!rule) throw err;
+          failed.push({ index, change: p.change, error: rule, time: p.time });
+          continue;
+        }
         if (result.conflictId !== undefined) conflicts++;
         results.push(result);
       }
+      // Rolls the whole batch back: a batch is applied whole or not at all.
+      if (failed.length > 0) throw new RefusedBatch(failed);
       const response: PushResponse = {
         generation,
         batchId: req.batchId,
@@ -240,49 +381,99 @@ export class SyncService {
     });
   }
 
-  /** Validates the whole batch before anything is written. */
-  private prepare(req: PushRequest, now: Date, skewMs: number): PreparedChange[] {
+  /** Checks every change of the batch before anything is written; each refused one is listed, none stops the others' checks. */
+  private prepare(parsed: ParsedPush, now: Date, skewMs: number): { prepared: [number, PreparedChange][]; refused: Refusal[] } {
     const seen = new Set<string>();
     // Workstation times repeat within a batch (one transaction, one millisecond): parsed once each.
     const times = new Map<string, string>();
-    return req.changes.map((change, i) => {
-      const where = `changes[${i}]`;
-      const spec = tableSpec(change.table, where);
-      const key = `${change.table}\u0000${change.id}`;
-      if (seen.has(key))
-        throw new ApiException(
-          'DUPLICATE_ROW',
-          `${where}: ${change.table} ${change.id} appears twice in this batch; send one change per row.`,
-        );
-      seen.add(key);
-      let time = times.get(change.updatedAt);
-      if (time === undefined) {
-        const t = parseClientTime(change.updatedAt);
-        if (!t) throw new ApiException('VALIDATION_FAILED', `${where}: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`);
-        // A clock that runs ahead is corrected by the skew measured on this request, then
-        // clamped to the server's now: a future time can never beat a later real edit.
-        time = sqlTime(new Date(Math.min(t.getTime() - skewMs, now.getTime())));
-        times.set(change.updatedAt, time);
+    const prepared: [number, PreparedChange][] = [];
+    const refused: Refusal[] = [];
+    parsed.request.changes.forEach((change, i) => {
+      const shape = parsed.invalid.get(i);
+      if (shape !== undefined) {
+        refused.push({ index: i, change, error: new RuleError('VALIDATION_FAILED', shape, null) });
+        return;
       }
-      const values: Record<string, StoredValue> = {};
-      if (change.op === 'upsert') {
-        if (!change.values) throw new ApiException('VALIDATION_FAILED', `${where}: an upsert needs values.`);
-        for (const [column, value] of Object.entries(change.values)) values[column] = toStored(spec, column, value, where);
-      } else if (change.values && Object.keys(change.values).length > 0) {
-        throw new ApiException('VALIDATION_FAILED', `${where}: a delete carries no values.`);
+      try {
+        const key = `${change.table}\u0000${change.id}`;
+        if (seen.has(key))
+          throw new RuleError(
+            'DUPLICATE_ROW',
+            `changes[${i}]: ${change.table} ${change.id} appears twice in this batch; send one change per row.`,
+            null,
+          );
+        seen.add(key);
+        let time: string | undefined;
+        if (change.restore === true) {
+          // A give-back's time is the master's own stamp from before the restore: not the workstation's clock.
+          const t = parseClientTime(change.updatedAt);
+          if (!t) throw new RuleError('VALIDATION_FAILED', `changes[${i}]: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`, null);
+          time = sqlTime(new Date(Math.min(t.getTime(), now.getTime())));
+        } else {
+          time = times.get(change.updatedAt);
+          if (time === undefined) {
+            const t = parseClientTime(change.updatedAt);
+            if (!t)
+              throw new RuleError('VALIDATION_FAILED', `changes[${i}]: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`, null);
+            // Corrected by the clock offset measured on this request, then clamped to the server's now:
+            // a future time can never beat a later real edit.
+            time = sqlTime(new Date(Math.min(t.getTime() - skewMs, now.getTime())));
+            times.set(change.updatedAt, time);
+          }
+        }
+        prepared.push([i, this.prepareOne(change, `changes[${i}]`, time)]);
+      } catch (err) {
+        if (!(err instanceof RuleError)) throw err;
+        refused.push({ index: i, change, error: err });
       }
-      const changed = change.op === 'upsert' ? (change.changed ?? Object.keys(values)) : [];
-      for (const c of changed) {
-        if (!Object.hasOwn(values, c))
-          throw new ApiException('VALIDATION_FAILED', `${where}: changed names "${c}", which is not in values.`);
-      }
-      let base: Record<string, StoredValue> | null = null;
-      if (change.base) {
-        base = {};
-        for (const [column, value] of Object.entries(change.base)) base[column] = toStored(spec, column, value, `${where}.base`);
-      }
-      return { change, spec, where, values, changed, base, time };
     });
+    return { prepared, refused };
+  }
+
+  /**
+   * One change, checked: the changed columns against the column rules (with `override`, their type
+   * only), the other values and the base as they are. A give-back's values are the master's own from
+   * before a restore: taken as they are.
+   */
+  prepareOne(change: PushChange, where: string, time: string, override: readonly string[] = []): PreparedChange {
+    const spec = tableSpec(change.table, where);
+    const values: Record<string, StoredValue> = {};
+    const unchecked: RuleError[] = [];
+    let normalized = false;
+    if (change.op === 'upsert') {
+      if (!change.values) throw new RuleError('VALIDATION_FAILED', `${where}: an upsert needs values.`, null);
+      const changedSet = new Set(change.changed ?? Object.keys(change.values));
+      for (const [column, value] of Object.entries(change.values)) {
+        if (change.restore === true) {
+          values[column] = toStoredAsIs(spec, column, value, where);
+        } else if (changedSet.has(column)) {
+          const stored = toStored(spec, column, value, where, override.includes(column));
+          if (stored !== value) normalized = true;
+          values[column] = stored;
+        } else {
+          // Not touched by this edit: an old value the rules now refuse must not block it.
+          try {
+            values[column] = toStored(spec, column, value, where);
+          } catch (err) {
+            if (!(err instanceof RuleError) || err.code !== 'VALIDATION_FAILED') throw err;
+            unchecked.push(err);
+            values[column] = toStoredAsIs(spec, column, value, where);
+          }
+        }
+      }
+    } else if (change.values && Object.keys(change.values).length > 0) {
+      throw new RuleError('VALIDATION_FAILED', `${where}: a delete carries no values.`, null);
+    }
+    const changed = change.op === 'upsert' ? (change.changed ?? Object.keys(values)) : [];
+    for (const c of changed) {
+      if (!Object.hasOwn(values, c)) throw new RuleError('VALIDATION_FAILED', `${where}: changed names "${c}", which is not in values.`, c);
+    }
+    let base: Record<string, StoredValue> | null = null;
+    if (change.base) {
+      base = {};
+      for (const [column, value] of Object.entries(change.base)) base[column] = toStoredAsIs(spec, column, value, `${where}.base`);
+    }
+    return { change, spec, where, values, changed, base, time, unchecked, normalized };
   }
 
   /** Server sequence handed out inside the current write transaction; written back once at its end. */
@@ -314,25 +505,59 @@ export class SyncService {
   }
 
   private getMeta(table: string, id: string): RowMeta | null {
-    const m = this.stmt('SELECT base_seq, base_time, field_seqs, field_times FROM sync_row_meta WHERE table_name = ? AND row_id = ?').get(
-      table,
-      id,
-    ) as { base_seq: number; base_time: string; field_seqs: string; field_times: string } | undefined;
+    const m = this.stmt(
+      'SELECT base_seq, base_time, field_seqs, field_times, field_given FROM sync_row_meta WHERE table_name = ? AND row_id = ?',
+    ).get(table, id) as { base_seq: number; base_time: string; field_seqs: string; field_times: string; field_given: string } | undefined;
     if (!m) return null;
-    return { base_seq: m.base_seq, base_time: m.base_time, field_seqs: JSON.parse(m.field_seqs), field_times: JSON.parse(m.field_times) };
+    return {
+      base_seq: m.base_seq,
+      base_time: m.base_time,
+      field_seqs: JSON.parse(m.field_seqs),
+      field_times: JSON.parse(m.field_times),
+      field_given: JSON.parse(m.field_given),
+    };
+  }
+
+  /** A new row needs every value valid and its required columns. */
+  private assertInsertable(p: PreparedChange): void {
+    if (p.unchecked.length > 0) throw p.unchecked[0];
+    const missing = p.spec.required.filter((c) => p.values[c] === undefined || p.values[c] === null);
+    if (missing.length > 0) {
+      throw new RuleError('VALIDATION_FAILED', `${p.where}: a new ${p.spec.name} row needs ${missing.join(', ')}.`, missing[0]);
+    }
   }
 
   private applyChange(p: PreparedChange, req: PushRequest, who: Principal, now: Date, synced: string): PushResult {
     const { change, spec } = p;
     const table = spec.name;
     const row = this.getRow(table, change.id);
+    if (change.restore === true) return this.giveBack(p, row, req, who, now, synced);
 
     if (!row) {
-      if (change.op === 'delete') return { table, id: change.id, outcome: 'unchanged', version: 0, deleted: true, row: null };
-      const missing = spec.required.filter((c) => p.values[c] === undefined || p.values[c] === null);
-      if (missing.length > 0) {
-        throw new ApiException('VALIDATION_FAILED', `${p.where}: a new ${table} row needs ${missing.join(', ')}.`);
+      if (change.op === 'delete') {
+        // After a restore, a row a workstation deletes may be one the restore lost: remembered, so
+        // that another workstation's give-back of it does not bring it back.
+        if (this.restorePoint.seq > 0) {
+          this.stmt(
+            `INSERT INTO sync_gone (table_name, row_id, seq, deleted_at, deleted_by) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(table_name, row_id) DO UPDATE SET seq = excluded.seq, deleted_at = excluded.deleted_at, deleted_by = excluded.deleted_by`,
+          ).run(table, change.id, this.nextSeq(), p.time, who.username);
+        }
+        return { table, id: change.id, outcome: 'unchanged', version: 0, deleted: true, row: null };
       }
+      if (change.baseVersion > 0) {
+        // The workstation had this row from the master, which no longer has it: deleted elsewhere and
+        // purged since. Never a silent undelete: the edit is kept as a conflict's losing version.
+        const conflictId = this.recordConflict(p, req, who, now, {
+          kind: 'update-vs-delete',
+          columns: p.changed,
+          winner: 'server',
+          serverRow: null,
+          clientValues: p.values,
+        });
+        return { table, id: change.id, outcome: 'conflict_lost', version: 0, deleted: true, row: null, conflictId };
+      }
+      this.assertInsertable(p);
       const seq = this.nextSeq();
       this.insertRow(spec, change.id, p.values, {
         updated_at: p.time,
@@ -341,6 +566,8 @@ export class SyncService {
         server_seq: seq,
         deleted: 0,
       });
+      this.stmt('DELETE FROM sync_gone WHERE table_name = ? AND row_id = ?').run(table, change.id);
+      if (p.normalized) return this.result(table, this.getRow(table, change.id)!, 'applied');
       return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
     }
 
@@ -349,23 +576,26 @@ export class SyncService {
     const colTime = (c: string) => meta?.field_times[c] ?? meta?.base_time ?? (row.updated_at as string);
     const rowSeq = row.server_seq as number;
     const deleted = row.deleted === 1;
-    const concurrent = change.restore === true || change.baseVersion < rowSeq;
+    const concurrent = change.baseVersion < rowSeq;
+    /** The master's column is no longer what the workstation's edit started from (exactly). */
+    const movedFromBase = (c: string) => p.base !== null && p.base[c] !== undefined && !sameValue(p.base[c], row[c]);
 
     if (!concurrent) {
       if (change.op === 'delete') {
         if (deleted) return this.result(table, row, 'unchanged');
         const seq = this.nextSeq();
-        this.markDeleted(table, change.id, p.time, who.username, synced, seq);
+        this.markDeleted(row, table, change.id, p.time, who.username, synced, seq);
         return { table, id: change.id, outcome: 'applied', version: seq, deleted: true };
       }
       // Not concurrent: the workstation saw the latest version (a re-creation after a delete included),
       // and, when it says what each column held before its edit, the master still holds just that.
-      const moved =
-        !deleted && p.base !== null && p.changed.some((c) => p.base![c] !== undefined && p.base![c] !== row[c] && p.values[c] !== row[c]);
+      const moved = !deleted && p.changed.some((c) => movedFromBase(c) && !sameValue(p.values[c], row[c]));
       if (!moved) {
+        if (deleted) this.assertInsertable(p);
         const seq = this.nextSeq();
         const columns = deleted ? Object.keys(p.values) : p.changed;
         this.updateRow(spec, row, meta, columns, p.values, p.time, who.username, synced, seq, 0);
+        if (p.normalized) return this.result(table, this.getRow(table, change.id)!, 'applied');
         return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
       }
     }
@@ -394,7 +624,7 @@ export class SyncService {
       });
       if (!clientWins) return { ...this.result(table, row, 'conflict_lost'), conflictId };
       const seq = this.nextSeq();
-      this.markDeleted(table, change.id, p.time, who.username, synced, seq);
+      this.markDeleted(row, table, change.id, p.time, who.username, synced, seq);
       return { ...this.result(table, this.getRow(table, change.id)!, 'conflict_won'), conflictId };
     }
 
@@ -404,12 +634,10 @@ export class SyncService {
     const clientWon: string[] = [];
     const serverWon: string[] = [];
     for (const c of p.changed) {
-      const same = p.values[c] === row[c];
-      if (same) continue;
+      if (sameValue(p.values[c], row[c])) continue;
       // Someone else changed this column since the workstation's edit was based: by its value when
       // the workstation sent the value it started from, else by the column's version.
-      const base = p.base?.[c];
-      const serverChanged = change.restore === true || (base !== undefined ? base !== row[c] : colSeq(c) > change.baseVersion);
+      const serverChanged = p.base?.[c] !== undefined ? movedFromBase(c) : colSeq(c) > change.baseVersion;
       if (!serverChanged) {
         apply.push(c);
       } else if (p.time > colTime(c)) {
@@ -421,10 +649,7 @@ export class SyncService {
     }
     let conflictId: number | undefined;
     const overlapped = [...clientWon, ...serverWon];
-    // A restore push is the workstation giving back versions the master lost in a restore: newer
-    // columns are taken, older ones dropped as stale copies. Never a conflict: its own unpushed
-    // edits go up separately, as ordinary changes.
-    if (overlapped.length > 0 && change.restore !== true) {
+    if (overlapped.length > 0) {
       conflictId = this.recordConflict(p, req, who, now, {
         kind: 'update',
         columns: overlapped,
@@ -444,8 +669,147 @@ export class SyncService {
     return { ...this.result(table, current, outcome), ...(conflictId !== undefined ? { conflictId } : {}) };
   }
 
+  /**
+   * A version the restored master lost, given back by a workstation that synced it before the
+   * restore (see {@link judgeGiveBack}): what the master lacks goes back; what someone changed since
+   * the restore stays, with the lost value recorded as a conflict; older copies are skipped.
+   */
+  private giveBack(
+    p: PreparedChange,
+    row: StoredRow | undefined,
+    req: PushRequest,
+    who: Principal,
+    now: Date,
+    synced: string,
+  ): PushResult {
+    const { change, spec } = p;
+    const table = spec.name;
+    const lost = change.baseVersion;
+    const { seq: restoredSeq, floor } = this.restorePoint;
+    const restoredRow = (): StoredRow | undefined => {
+      if (row && (row.server_seq as number) <= restoredSeq) return row;
+      const kept = this.stmt('SELECT row_values FROM sync_restore_base WHERE table_name = ? AND row_id = ?').pluck().get(table, change.id) as
+        | string
+        | undefined;
+      return kept ? (JSON.parse(kept) as StoredRow) : undefined;
+    };
+
+    if (!row) {
+      if (change.op === 'delete') return { table, id: change.id, outcome: 'unchanged', version: 0, deleted: true, row: null };
+      const gone = this.stmt('SELECT seq FROM sync_gone WHERE table_name = ? AND row_id = ?').pluck().get(table, change.id) as
+        | number
+        | undefined;
+      if (gone !== undefined && gone > floor) {
+        // Deleted on a workstation since the restore, while the master did not have it yet: the delete stands.
+        const conflictId = this.recordConflict(p, req, who, now, {
+          kind: 'update-vs-delete',
+          columns: Object.keys(p.values),
+          winner: 'server',
+          serverRow: null,
+          clientValues: p.values,
+        });
+        return { table, id: change.id, outcome: 'conflict_lost', version: 0, deleted: true, row: null, conflictId };
+      }
+      const seq = this.nextSeq();
+      this.insertRow(spec, change.id, p.values, { updated_at: p.time, updated_by: who.username, synced_at: synced, server_seq: seq, deleted: 0 });
+      this.writeMeta(table, change.id, {
+        base_seq: seq,
+        base_time: p.time,
+        field_seqs: {},
+        field_times: {},
+        field_given: Object.fromEntries(Object.keys(p.values).map((c) => [c, lost])),
+      });
+      return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
+    }
+
+    const meta = this.getMeta(table, change.id);
+    const colSeq = (c: string) => meta?.field_seqs[c] ?? meta?.base_seq ?? (row.server_seq as number);
+    const rowSeq = row.server_seq as number;
+    const restored = restoredRow();
+    /** Someone other than a give-back wrote the row since the restore. */
+    const editedSince = spec.dataColumns.some((c) => colSeq(c.name) > floor && meta?.field_given[c.name] === undefined);
+
+    if (change.op === 'delete') {
+      if (row.deleted === 1) return this.result(table, row, 'unchanged');
+      if (editedSince) {
+        const conflictId = this.recordConflict(p, req, who, now, {
+          kind: 'delete-vs-update',
+          columns: [],
+          winner: 'server',
+          serverRow: row,
+          clientValues: null,
+        });
+        return { ...this.result(table, row, 'conflict_lost'), conflictId };
+      }
+      const seq = this.nextSeq();
+      this.markDeleted(row, table, change.id, p.time, who.username, synced, seq);
+      return { table, id: change.id, outcome: 'applied', version: seq, deleted: true };
+    }
+
+    const lostDiffers = Object.keys(p.values).some((c) => restored === undefined || !sameValue(p.values[c], restored[c]));
+    if (row.deleted === 1) {
+      if (rowSeq <= restoredSeq && restored?.deleted === 1) {
+        // Deleted in the restored master, alive in the lost history (an undelete): it comes back as it was.
+        const seq = this.nextSeq();
+        this.updateRow(spec, row, meta, Object.keys(p.values), p.values, p.time, who.username, synced, seq, 0, lost);
+        return this.result(table, this.getRow(table, change.id)!, 'applied');
+      }
+      if (!lostDiffers) return this.result(table, row, 'unchanged');
+      const conflictId = this.recordConflict(p, req, who, now, {
+        kind: 'update-vs-delete',
+        columns: Object.keys(p.values),
+        winner: 'server',
+        serverRow: row,
+        clientValues: p.values,
+      });
+      return { ...this.result(table, row, 'conflict_lost'), conflictId };
+    }
+
+    const apply: string[] = [];
+    const conflicted: string[] = [];
+    for (const c of Object.keys(p.values)) {
+      const verdict = judgeGiveBack(
+        {
+          lost: p.values[c],
+          master: row[c],
+          restored: restored && restored.deleted !== 1 ? restored[c] : undefined,
+          changedSinceRestore: colSeq(c) > floor,
+          givenFrom: meta?.field_given[c],
+        },
+        lost,
+      );
+      if (verdict === 'apply') apply.push(c);
+      else if (verdict === 'conflict') conflicted.push(c);
+    }
+    let conflictId: number | undefined;
+    if (conflicted.length > 0) {
+      conflictId = this.recordConflict(p, req, who, now, {
+        kind: 'update',
+        columns: conflicted,
+        winner: 'server',
+        serverRow: row,
+        clientValues: p.values,
+      });
+    }
+    let current = row;
+    if (apply.length > 0) {
+      const seq = this.nextSeq();
+      this.updateRow(spec, row, meta, apply, p.values, p.time, who.username, synced, seq, 0, lost);
+      current = this.getRow(table, change.id)!;
+    }
+    const outcome = conflictId !== undefined ? 'conflict_lost' : apply.length > 0 ? 'merged' : 'unchanged';
+    return { ...this.result(table, current, outcome), ...(conflictId !== undefined ? { conflictId } : {}) };
+  }
+
   private result(table: string, row: StoredRow, outcome: PushResult['outcome']): PushResult {
-    return { table, id: row.id as string, outcome, version: row.server_seq as number, deleted: row.deleted === 1, row: { ...row } };
+    return {
+      table,
+      id: row.id as string,
+      outcome,
+      version: row.server_seq as number,
+      deleted: row.deleted === 1,
+      row: wireRow(row),
+    };
   }
 
   private readonly inserts = new Map<string, Database.Statement>();
@@ -463,6 +827,20 @@ export class SyncService {
     st.run(id, ...Object.values(values), ...Object.values(sync));
   }
 
+  /** Before the first change of a row the restore left as it was: keeps that version, the base a give-back is judged against. */
+  private keepRestoreBase(table: string, row: StoredRow): void {
+    const { seq } = this.restorePoint;
+    if (seq === 0 || (row.server_seq as number) > seq) return;
+    this.stmt('INSERT OR IGNORE INTO sync_restore_base (table_name, row_id, row_values) VALUES (?, ?, ?)').run(table, row.id, rowJson(row));
+  }
+
+  private writeMeta(table: string, id: StoredValue, m: RowMeta): void {
+    this.stmt(
+      `INSERT INTO sync_row_meta (table_name, row_id, base_seq, base_time, field_seqs, field_times, field_given) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(table_name, row_id) DO UPDATE SET field_seqs = excluded.field_seqs, field_times = excluded.field_times, field_given = excluded.field_given`,
+    ).run(table, id, m.base_seq, m.base_time, JSON.stringify(m.field_seqs), JSON.stringify(m.field_times), JSON.stringify(m.field_given));
+  }
+
   private updateRow(
     spec: TableSpec,
     row: StoredRow,
@@ -474,7 +852,10 @@ export class SyncService {
     synced: string,
     seq: number,
     deleted: 0 | 1,
+    /** A give-back: the lost version these columns come from. */
+    givenFrom?: number,
   ): void {
+    this.keepRestoreBase(spec.name, row);
     const rowTime = row.updated_at as string;
     const sets = [
       ...columns.map((c) => `"${c}" = ?`),
@@ -493,18 +874,18 @@ export class SyncService {
       deleted,
       row.id,
     );
-    const next: RowMeta = meta ?? { base_seq: row.server_seq as number, base_time: rowTime, field_seqs: {}, field_times: {} };
+    const next: RowMeta = meta ?? { base_seq: row.server_seq as number, base_time: rowTime, field_seqs: {}, field_times: {}, field_given: {} };
     for (const c of columns) {
       next.field_seqs[c] = seq;
       next.field_times[c] = time;
+      if (givenFrom === undefined) delete next.field_given[c];
+      else next.field_given[c] = givenFrom;
     }
-    this.stmt(
-      `INSERT INTO sync_row_meta (table_name, row_id, base_seq, base_time, field_seqs, field_times) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(table_name, row_id) DO UPDATE SET field_seqs = excluded.field_seqs, field_times = excluded.field_times`,
-    ).run(spec.name, row.id, next.base_seq, next.base_time, JSON.stringify(next.field_seqs), JSON.stringify(next.field_times));
+    this.writeMeta(spec.name, row.id, next);
   }
 
-  private markDeleted(table: string, id: string, time: string, user: string, synced: string, seq: number): void {
+  private markDeleted(row: StoredRow, table: string, id: string, time: string, user: string, synced: string, seq: number): void {
+    this.keepRestoreBase(table, row);
     this.stmt(
       `UPDATE "${table}" SET deleted = 1, updated_at = max(updated_at, ?), updated_by = ?, synced_at = ?, server_seq = ? WHERE id = ?`,
     ).run(time, user, synced, seq, id);
@@ -522,10 +903,10 @@ export class SyncService {
       c.kind,
       JSON.stringify(c.columns),
       c.winner,
-      JSON.stringify(c.serverRow),
-      c.clientValues ? JSON.stringify({ ...c.serverRow, ...c.clientValues, updated_at: p.time, updated_by: who.username }) : null,
-      c.serverRow.updated_by,
-      c.serverRow.updated_at,
+      c.serverRow ? rowJson(c.serverRow) : null,
+      c.clientValues ? rowJson({ ...(c.serverRow ?? { id: p.change.id }), ...c.clientValues, updated_at: p.time, updated_by: who.username }) : null,
+      c.serverRow?.updated_by ?? null,
+      c.serverRow?.updated_at ?? null,
       who.username,
       req.clientId,
       p.time,
@@ -591,7 +972,7 @@ export class SyncService {
             id: r.id as string,
             seq: r.server_seq as number,
             deleted: r.deleted === 1,
-            values: r,
+            values: r as PulledChange['values'],
           });
         }
       }
@@ -668,19 +1049,35 @@ export class SyncService {
       // resent after that long is judged afresh (its values are there already; where the row moved on
       // since, its older edit loses as a recorded conflict).
       this.stmt('DELETE FROM sync_batches WHERE created_at < ?').run(cutoff);
+      this.stmt('DELETE FROM sync_gone WHERE deleted_at < ?').run(cutoff);
       return removed;
     });
     return run.immediate();
   }
 
-  /** Applies an admin's decision on a row as an ordinary change, so it syncs to everyone. */
+  /**
+   * Applies an admin's decision on a row as an ordinary change, so it syncs to everyone. A row the
+   * master no longer has (its delete was purged, or the restore lost it) is written anew.
+   */
   applyResolution(table: string, id: string, values: Record<string, StoredValue>, undelete: boolean, who: Principal): number | null {
     const spec = tableSpec(table, 'resolution');
     const row = this.getRow(table, id);
-    if (!row) throw new ApiException('NOT_FOUND', `The row ${table} ${id} no longer exists in the master.`);
-    const columns = Object.keys(values).filter((c) => values[c] !== row[c]);
-    if (columns.length === 0 && !(undelete && row.deleted === 1)) return null;
     const now = new Date();
+    if (!row) {
+      const missing = spec.required.filter((c) => values[c] === undefined || values[c] === null);
+      if (missing.length > 0) {
+        throw new ApiException(
+          'VALIDATION_FAILED',
+          `The row ${table} ${id} is no longer in the master, and the version kept lacks ${missing.join(', ')}; choose the values field by field.`,
+        );
+      }
+      const seq = this.nextSeq();
+      this.insertRow(spec, id, values, { updated_at: sqlTime(now), updated_by: who.username, synced_at: sqlTime(now), server_seq: seq, deleted: 0 });
+      this.events.changesAvailable(this.store.generation, seq);
+      return seq;
+    }
+    const columns = Object.keys(values).filter((c) => !sameValue(values[c], row[c]));
+    if (columns.length === 0 && !(undelete && row.deleted === 1)) return null;
     const seq = this.nextSeq();
     this.updateRow(
       spec,
@@ -711,7 +1108,7 @@ export class SyncService {
     if (values === null) {
       if (!row || row.deleted === 1) return null;
       const seq = this.nextSeq();
-      this.markDeleted(table, id, now, who.username, now, seq);
+      this.markDeleted(row, table, id, now, who.username, now, seq);
       return seq;
     }
     if (!row) {
@@ -719,11 +1116,50 @@ export class SyncService {
       this.insertRow(spec, id, values, { updated_at: now, updated_by: who.username, synced_at: now, server_seq: seq, deleted: 0 });
       return seq;
     }
-    const columns = Object.keys(values).filter((c) => values[c] !== row[c]);
+    const columns = Object.keys(values).filter((c) => !sameValue(values[c], row[c]));
     if (columns.length === 0 && row.deleted === 0) return null;
     const seq = this.nextSeq();
     this.updateRow(spec, row, this.getMeta(table, id), columns, values, now, who.username, now, seq, 0);
     return seq;
+  }
+
+  /**
+   * An admin takes a refused change after all (its refused columns `override`n, or fixed values in
+   * it): applied as the workstation's change by its user, with the same conflict rules as any push.
+   * Refused again for another reason: a RuleError, nothing applied.
+   */
+  applyRefused(
+    change: PushChange & { time?: string },
+    clientId: string,
+    user: string,
+    override: readonly string[],
+  ): { result: PushResult; lastSeq: number } {
+    const now = new Date();
+    const time = change.time ?? sqlTime(now);
+    const { time: _time, ...plain } = change;
+    const p = this.prepareOne(plain, 'change', time, override);
+    const req = { clientId, batchId: `admin-${randomUUID()}` } as PushRequest;
+    const who = { username: user } as Principal;
+    const out = this.sequenced(() => {
+      try {
+        return { result: this.applyChange(p, req, who, now, sqlTime(now)), lastSeq: this.pendingSeq! };
+      } catch (err) {
+        const rule = err instanceof RuleError ? err : sqliteRefusal(err, 'change');
+        throw rule ?? err;
+      }
+    });
+    if (out.result.outcome !== 'unchanged' && out.result.outcome !== 'conflict_lost') this.events.changesAvailable(this.store.generation, out.lastSeq);
+    if (out.result.conflictId !== undefined) {
+      this.ops?.conflictRecorded({ id: out.result.conflictId, table: out.result.table, rowId: out.result.id, user, clientId });
+    }
+    return out;
+  }
+
+  /** The master's row now, as a pull would carry it (null when it has none). */
+  currentRow(table: string, id: string): { row: PulledChange['values'] | null; version: number; deleted: boolean } {
+    const row = TABLE_SPECS.has(table) ? this.getRow(table, id) : undefined;
+    if (!row) return { row: null, version: 0, deleted: true };
+    return { row: wireRow(row), version: row.server_seq as number, deleted: row.deleted === 1 };
   }
 
   /** After a batch of {@link applyServerVersion} calls: pokes the workstations once. */
@@ -740,6 +1176,14 @@ export class SyncService {
     const spec = tableSpec(table, where);
     return Object.fromEntries(Object.entries(values).map(([c, v]) => [c, toStored(spec, c, v as never, where)]));
   }
+}
+
+/** A stored row as JSON carries it to a workstation (a BLOB or a huge integer of legacy data as its tagged form). */
+function wireRow(row: StoredRow): PulledChange['values'] {
+  for (const v of Object.values(row)) {
+    if (typeof v === 'bigint' || Buffer.isBuffer(v)) return JSON.parse(rowJson(row)) as PulledChange['values'];
+  }
+  return { ...row } as PulledChange['values'];
 }
 
 function tableInfo(def: SyncedTableDef) {

@@ -9,6 +9,8 @@ export const RULE_LABELS: Record<AlertRule, string> = {
   integrity: 'Integrity',
   'stale-user': 'User not syncing',
   'clock-skew': 'Workstation clock',
+  'workstation-copy': 'Copied workstation file',
+  'duplicate-number': 'Number used twice',
 };
 
 export function ruleLabel(rule: string): string {
@@ -47,6 +49,8 @@ export const ALERT_RULE_SETTINGS: { rule: AlertRule; threshold?: { key: string; 
   { rule: 'backup-age', threshold: { key: 'alerts.backup-age.hours', label: 'No verified backup for over', unit: 'hours' } },
   { rule: 'stale-user', threshold: { key: 'alerts.stale-user.days', label: 'A user not syncing for over', unit: 'days' } },
   { rule: 'clock-skew', threshold: { key: 'alerts.clock-skew.toleranceMinutes', label: 'Clock off by over', unit: 'minutes' } },
+  { rule: 'workstation-copy', threshold: { key: 'alerts.workstation-copy.days', label: 'Keep a copied file open for', unit: 'days' } },
+  { rule: 'duplicate-number', threshold: { key: 'alerts.duplicate-number.days', label: 'Keep a number used twice open for', unit: 'days' } },
   // Last: it has no threshold, so the switch/threshold pairs before it stay aligned.
   { rule: 'integrity', threshold: undefined },
 ];

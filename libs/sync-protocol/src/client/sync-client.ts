@@ -2,25 +2,33 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { io, type Socket } from 'socket.io-client';
 import { isApiErrorBody } from '../errors';
 import {
   SYNC_NAMESPACE,
+  WORKSTATION_HEADERS,
+  isPushRefusedDetails,
   type IssuedNumber,
   type NumberKind,
   type PullResponse,
   type PushChange,
   type PushRequest,
   type PushResponse,
+  type PushValue,
+  type RefusalOutcome,
+  type RefusedChange,
+  type RegisterNumbersResponse,
   type ReinitializeDetails,
   type SyncInfoResponse,
   type SyncServerEvents,
   type TableInfo,
   type WireValue,
+  type WorkstationClonedDetails,
 } from '../sync';
-import { SDK_TABLES, dataColumns, installLocalSchema, quoteIdent as q } from './local-schema';
+import { LOCAL_SCHEMA_VERSION, SDK_TABLES, dataColumns, installLocalSchema, installSdkTables, quoteIdent as q, triggerSql } from './local-schema';
 
 const gunzip = promisify(zlib.gunzip);
 
@@ -58,6 +66,27 @@ export interface SyncSummary {
   generation: string;
   durationMs: number;
   clockCorrected: boolean;
+  /** Rows whose changes are held back (refused by the server) after this sync. */
+  heldBack: number;
+  /** Rows newly held back in this sync. */
+  newlyHeld: number;
+  /** Set when this file turned out to be a copy of another workstation's: it carries on under a new client id. */
+  reidentified: { from: string; to: string; reason: WorkstationClonedDetails['reason'] } | null;
+  /** Numbers this workstation used offline that another record uses too (flagged to the admins). */
+  duplicateNumbers: string[];
+}
+
+/** A change the server refused for what it is, held back on this workstation until it is fixed here or an admin decides. */
+export interface HeldChange {
+  table: string;
+  id: string;
+  op: 'upsert' | 'delete';
+  column: string | null;
+  code: string;
+  message: string;
+  /** The server's record of the refusal (its Refused changes page). */
+  refusalId: number | null;
+  heldAt: string;
 }
 
 export interface LocalStatus {
@@ -72,6 +101,8 @@ export interface LocalStatus {
   lastError: string | null;
   intervalMinutes: number;
   reservedNumbers: number;
+  /** Rows whose changes are held back, refused by the server. */
+  heldBack: number;
 }
 
 export interface SyncClientEvents {
@@ -79,6 +110,8 @@ export interface SyncClientEvents {
   progress: [SyncProgress];
   synced: [SyncSummary];
   error: [SyncError];
+  /** Changes the server refused, now held back on this workstation (the app may show them to its user). */
+  quarantined: [HeldChange[]];
 }
 
 export interface SyncClientOptions {
@@ -88,6 +121,8 @@ export interface SyncClientOptions {
   backoffBaseMs?: number;
   requestTimeoutMs?: number;
   fetch?: typeof fetch;
+  /** How this PC is named to the admins (default: its host name). */
+  hostName?: string;
 }
 
 interface OutboxEntry {
@@ -103,6 +138,10 @@ interface OutboxEntry {
 
 interface PendingBatch {
   body: PushRequest;
+  /** The outbox entries the batch holds: every one with a sequence in (from, to], `entries` of them. */
+  from: number;
+  to: number;
+  entries: number;
   rows: { table: string; id: string; maxSeq: number }[];
 }
 
@@ -120,12 +159,41 @@ type StateKey =
   | 'last_error'
   | 'interval_minutes'
   | 'tables'
-  | 'applying';
+  | 'applying'
+  | 'file_id'
+  | 'sync_counter'
+  | 'local_schema'
+  | 'max_body_bytes';
+
+/** The largest batch of outbox entries in one push. */
+const MAX_BATCH = 2000;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** A column value as the wire carries it exactly: BLOBs and integers beyond 2^53 tagged. */
+function toWire(v: unknown): PushValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v >= -BigInt(MAX_SAFE) && v <= BigInt(MAX_SAFE) ? Number(v) : { $int: v.toString() };
+  if (Buffer.isBuffer(v)) return { $blob: v.toString('base64') };
+  return v as PushValue;
+}
+
+/** A pulled value as SQLite stores it: the tagged kinds back to a bigint or a Buffer. */
+function fromWire(v: unknown): unknown {
+  if (v !== null && typeof v === 'object') {
+    if ('$int' in v) return BigInt((v as { $int: string }).$int);
+    if ('$blob' in v) return Buffer.from((v as { $blob: string }).$blob, 'base64');
+  }
+  return v;
+}
 
 /**
  * A workstation's side of the sync protocol, over its own SQLite file. Local changes are
  * captured by triggers into an outbox inside that file, so any program that writes it is synced.
  * A sync uploads first (all or nothing per batch, safely retried), then downloads.
+ *
+ * Nothing a workstation holds is ever stuck behind a change the server refuses: the refused change
+ * is held back (its quarantine, listed by {@link quarantine}) and the rest of the outbox syncs in the
+ * same sync; it goes again once it is edited here, or lets go once an admin has decided on it.
  */
 export class SyncClient extends EventEmitter<SyncClientEvents> {
   private inFlight: Promise<SyncSummary> | null = null;
@@ -139,6 +207,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly timeoutMs: number;
+  private readonly hostName: string;
+  /** The sync in progress (its counter and id go on every request), or null between syncs. */
+  private current: { id: string; counter: number } | null = null;
+  /** Outbox entries per push batch: halved when a batch is too large for the server, grown back slowly. */
+  private batchLimit = MAX_BATCH;
 
   private constructor(
     readonly db: Database.Database,
@@ -150,6 +223,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.maxAttempts = opts.maxAttempts ?? 6;
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
+    this.hostName = (opts.hostName ?? process.env.CACPQ_HOST_NAME ?? os.hostname()).slice(0, 255);
   }
 
   /** Creates the local file of a new workstation from a server snapshot (its first sync). */
@@ -166,12 +240,16 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       client.setState('server', params.server.replace(/\/$/, ''));
       client.setState('token', params.token);
       client.setState('client_id', params.clientId ?? `ws-${randomUUID()}`);
+      client.setState('file_id', randomUUID());
+      client.beginSync(randomUUID());
       const info = await client.request<SyncInfoResponse>('GET', '/api/v1/sync/info');
       installLocalSchema(db, info.tables);
       client.setState('tables', JSON.stringify(info.tables));
       client.setState('interval_minutes', String(info.syncIntervalMinutes));
+      client.setState('max_body_bytes', String(info.maxBodyBytes ?? 0));
       await client.loadSnapshot();
       client.recordResult('success', null);
+      client.current = null;
       return client;
     } catch (err) {
       db.close();
@@ -181,14 +259,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     }
   }
 
-  /** Opens an initialised workstation file. */
+  /** Opens an initialised workstation file (bringing the SDK's tables and triggers of an older file up to date). */
   static open(file: string, opts: SyncClientOptions = {}): SyncClient {
     if (!fs.existsSync(file)) throw new SyncError('NOT_INITIALISED', `${file} does not exist; run init first.`);
     const db = new Database(file);
     db.pragma('busy_timeout = 5000');
     // The SDK's own commits (outbox bookkeeping, pulled pages) need no fsync each: after a power
     // cut the worst case is a batch sent again (the server replays it by batch id) or a page pulled
-    // again. The desktop app's writes keep its own connection's setting.
+    // again. The desktop app's writes keep its own connection's setting. The sync counter is the
+    // exception (see beginSync).
     db.pragma('synchronous = NORMAL');
     const client = new SyncClient(db, file, opts);
     if (!client.getState('server')) {
@@ -196,7 +275,19 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       throw new SyncError('NOT_INITIALISED', `${file} is not a CACPQ workstation file; run init first.`);
     }
     db.exec(SDK_TABLES);
+    client.upgrade();
     return client;
+  }
+
+  /** A file written by an older SDK: new tables, exact-base triggers, a file identity. Its outbox is kept as it is. */
+  private upgrade(): void {
+    if (Number(this.getState('local_schema') ?? 1) >= LOCAL_SCHEMA_VERSION && this.getState('file_id')) return;
+    this.db.transaction(() => {
+      installSdkTables(this.db);
+      for (const table of this.tables) this.db.exec(triggerSql(table));
+      if (!this.getState('file_id')) this.setState('file_id', randomUUID());
+      this.setState('local_schema', String(LOCAL_SCHEMA_VERSION));
+    })();
   }
 
   /** Prepared once per SQL text: the hot loops run the same few statements thousands of times. */
@@ -225,6 +316,22 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (value === null) this.stmt('DELETE FROM _sync_state WHERE key = ?').run(key);
     else
       this.stmt('INSERT INTO _sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /**
+   * A sync starts: the file's sync counter goes up by one, written with a full fsync before the first
+   * request, so it never goes back after a power cut. A copy of this file shows itself by a counter
+   * the server has seen already.
+   */
+  private beginSync(id: string): void {
+    const counter = Number(this.getState('sync_counter') ?? 0) + 1;
+    this.db.pragma('synchronous = FULL');
+    try {
+      this.setState('sync_counter', String(counter));
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+    this.current = { id, counter };
   }
 
   private tablesCache: TableInfo[] | null = null;
@@ -270,10 +377,57 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       lastError: this.getState('last_error'),
       intervalMinutes: Number(this.getState('interval_minutes') ?? 120),
       reservedNumbers: reserved.n,
+      heldBack: this.heldCount(),
     };
   }
 
+  private heldCount(): number {
+    return (this.stmt('SELECT COUNT(*) AS n FROM _sync_quarantine').get() as { n: number }).n;
+  }
+
+  /** The changes held back on this workstation, oldest first: what the server refused, and why. */
+  quarantine(): HeldChange[] {
+    return (
+      this.stmt('SELECT * FROM _sync_quarantine ORDER BY held_at, table_name, row_id').all() as {
+        table_name: string;
+        row_id: string;
+        op: 'upsert' | 'delete';
+        column_name: string | null;
+        code: string;
+        message: string;
+        refusal_id: number | null;
+        held_at: string;
+      }[]
+    ).map((r) => ({
+      table: r.table_name,
+      id: r.row_id,
+      op: r.op,
+      column: r.column_name,
+      code: r.code,
+      message: r.message,
+      refusalId: r.refusal_id,
+      heldAt: r.held_at,
+    }));
+  }
+
   // ---------------------------------------------------------------- HTTP
+
+  /** Who this workstation is, its file copy, its sync and its clock: on every request. */
+  private identityHeaders(): Record<string, string> {
+    const h: Record<string, string> = {
+      [WORKSTATION_HEADERS.clientTime]: new Date().toISOString(),
+      [WORKSTATION_HEADERS.host]: this.hostName.replace(/[^\x20-\x7e]/g, '?'),
+    };
+    const clientId = this.getState('client_id');
+    if (clientId) h[WORKSTATION_HEADERS.clientId] = clientId;
+    const fileId = this.getState('file_id');
+    if (fileId && this.current) {
+      h[WORKSTATION_HEADERS.fileId] = fileId;
+      h[WORKSTATION_HEADERS.syncCounter] = String(this.current.counter);
+      h[WORKSTATION_HEADERS.syncId] = this.current.id;
+    }
+    return h;
+  }
 
   private async request<T>(method: string, path: string, body?: unknown, raw = false): Promise<T> {
     const server = this.getState('server');
@@ -288,6 +442,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           headers: {
             Authorization: `Bearer ${token}`,
             Accept: raw ? 'application/gzip' : 'application/json',
+            ...this.identityHeaders(),
             ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
           },
           body: body === undefined ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body),
@@ -346,6 +501,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     if (!this.inFlight) {
       this.inFlight = this.runSync().finally(() => {
         this.inFlight = null;
+        this.current = null;
       });
     }
     return this.inFlight;
@@ -355,7 +511,6 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const started = Date.now();
     this.generationOverride = null;
     this.emit('status', 'syncing');
-    const syncId = randomUUID();
     const summary: SyncSummary = {
       pushed: 0,
       pulled: 0,
@@ -365,21 +520,27 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       generation: '',
       durationMs: 0,
       clockCorrected: false,
+      heldBack: 0,
+      newlyHeld: 0,
+      reidentified: null,
+      duplicateNumbers: [],
     };
     try {
-      const info = await this.request<SyncInfoResponse>('GET', '/api/v1/sync/info');
-      this.setState('interval_minutes', String(info.syncIntervalMinutes));
-      try {
-        if (this.getState('generation') !== info.generation)
-          throw new SyncError('REINITIALIZE', 'generation changed', 409, await this.reinitDetails());
-        await this.pushOutbox(syncId, summary);
-        await this.pullChanges(syncId, summary);
-      } catch (err) {
-        if (!(err instanceof SyncError) || err.code !== 'REINITIALIZE') throw err;
-        await this.reinitialize(err.details as ReinitializeDetails, syncId, summary);
+      for (let attempt = 0; ; attempt++) {
+        const syncId = randomUUID();
+        this.beginSync(syncId);
+        try {
+          await this.syncOnce(syncId, summary);
+          break;
+        } catch (err) {
+          // A copy of another workstation's file, noticed by the server: carry on under the new id it gave.
+          if (!(err instanceof SyncError) || err.code !== 'WORKSTATION_CLONED' || attempt > 0) throw err;
+          summary.reidentified = this.reidentify(err.details as WorkstationClonedDetails);
+        }
       }
       summary.cursor = Number(this.getState('cursor'));
       summary.generation = this.getState('generation') ?? '';
+      summary.heldBack = this.heldCount();
       summary.durationMs = Date.now() - started;
       this.recordResult('success', null);
       this.emit('status', 'idle');
@@ -392,6 +553,41 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       if (this.listenerCount('error') > 0) this.emit('error', e);
       throw e;
     }
+  }
+
+  private async syncOnce(syncId: string, summary: SyncSummary): Promise<void> {
+    const info = await this.request<SyncInfoResponse>('GET', '/api/v1/sync/info');
+    this.setState('interval_minutes', String(info.syncIntervalMinutes));
+    if (info.maxBodyBytes) this.setState('max_body_bytes', String(info.maxBodyBytes));
+    try {
+      if (this.getState('generation') !== info.generation)
+        throw new SyncError('REINITIALIZE', 'generation changed', 409, await this.reinitDetails());
+      await this.settleHeld();
+      await this.pushOutbox(syncId, summary, true);
+      await this.registerNumbers(summary);
+      await this.pullChanges(syncId, summary);
+    } catch (err) {
+      if (!(err instanceof SyncError) || err.code !== 'REINITIALIZE') throw err;
+      await this.reinitialize(err.details as ReinitializeDetails, syncId, summary);
+      await this.registerNumbers(summary);
+    }
+  }
+
+  /**
+   * This file is a copy of another workstation's (a re-imaged PC, an old copy put back): it takes
+   * the new client id the server gave and a new file identity; its unused reserved numbers are void
+   * (the other copy holds the same ones). Batches sent under the old id are built again.
+   */
+  private reidentify(d: WorkstationClonedDetails): SyncSummary['reidentified'] {
+    const from = this.getState('client_id') ?? d.clientId;
+    this.db.transaction(() => {
+      this.setState('client_id', d.newClientId);
+      this.setState('file_id', randomUUID());
+      this.setState('sync_counter', '0');
+      this.stmt('DELETE FROM _sync_numbers WHERE used_at IS NULL').run();
+      this.stmt('DELETE FROM _sync_pending').run();
+    })();
+    return { from, to: d.newClientId, reason: d.reason };
   }
 
   private async reinitDetails(): Promise<ReinitializeDetails> {
@@ -414,6 +610,55 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.setState('last_error', error);
   }
 
+  // ---------------------------------------------------------------- the outbox
+
+  /** Each changed column's value before this workstation's first edit of it, per row, exactly (outbox and held entries). */
+  private bases(entries: { seq: number; table_name: string; row_id: string; changed: string; old_values: string | null }[]): Map<string, Record<string, PushValue>> {
+    const out = new Map<string, Record<string, PushValue>>();
+    if (entries.length === 0) return out;
+    const exact = new Map<number, Record<string, unknown>>();
+    const lo = Math.min(...entries.map((e) => e.seq));
+    const hi = Math.max(...entries.map((e) => e.seq));
+    for (const source of ['_sync_outbox_base', '_sync_held_base']) {
+      const rows = this.stmt(`SELECT seq, col, value FROM ${source} WHERE seq >= ? AND seq <= ?`).safeIntegers(true).all(lo, hi) as {
+        seq: bigint;
+        col: string;
+        value: unknown;
+      }[];
+      for (const r of rows) {
+        const seq = Number(r.seq);
+        let m = exact.get(seq);
+        if (!m) exact.set(seq, (m = {}));
+        m[r.col] = r.value;
+      }
+    }
+    for (const e of [...entries].sort((a, b) => a.seq - b.seq)) {
+      const key = `${e.table_name}\u0000${e.row_id}`;
+      let base = out.get(key);
+      if (!base) out.set(key, (base = {}));
+      // Files of version 1: the JSON the old trigger wrote (15 significant digits for REALs).
+      const old = exact.get(e.seq) ?? (e.old_values ? (JSON.parse(e.old_values) as Record<string, unknown>) : {});
+      for (const c of e.changed.split(',')) if (c && !(c in base) && c in old) base[c] = toWire(old[c]);
+    }
+    return out;
+  }
+
+  /** The row's values as the wire carries them: exact (a BLOB or an integer beyond 2^53 read again, tagged). */
+  private readRow(table: TableInfo, id: string): Record<string, PushValue> | undefined {
+    const row = this.rowStatement(table).get(id) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    let exact: Record<string, unknown> | null = null;
+    for (const k in row) {
+      const v = row[k];
+      if (typeof v === 'number' ? v > MAX_SAFE || v < -MAX_SAFE : v !== null && typeof v === 'object') {
+        exact ??= this.rowStatement(table).safeIntegers(true).get(id) as Record<string, unknown>;
+        this.rowStatement(table).safeIntegers(false);
+        row[k] = toWire(exact[k]);
+      }
+    }
+    return row as Record<string, PushValue>;
+  }
+
   /**
    * The next batch: the oldest outbox entries after `afterSeq`, in order. A row's later edits past
    * the cut go in a later batch, based on the version the server gives this one (the values sent
@@ -432,9 +677,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       if (g) g.push(e);
       else groups.set(key, [e]);
     }
+    const bases = this.bases(entries.filter((e) => e.op === 'update'));
     const changes: PushChange[] = [];
     const rows: PendingBatch['rows'] = [];
-    for (const group of groups.values()) {
+    for (const [key, group] of groups) {
       const first = group[0];
       const last = group[group.length - 1];
       const table = this.table(first.table_name);
@@ -446,20 +692,14 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         changes.push({ table: table.name, op: 'delete', id: first.row_id, baseVersion: first.base_version, updatedAt });
         continue;
       }
-      const row = this.rowStatement(table).get(first.row_id) as Row | undefined;
+      const row = this.readRow(table, first.row_id);
       if (!row) continue;
       const cols = this.dataColumnNames(table);
       const everything = group.some((e) => e.op === 'insert' || e.op === 'delete');
       const changed = everything ? cols : [...new Set(group.flatMap((e) => e.changed.split(',').filter(Boolean)))];
       // What each changed column held before this workstation's first edit of it: the server
       // compares it with the master's value, so another's edit in between is always a conflict.
-      const base: Row = {};
-      if (!everything) {
-        for (const e of group) {
-          const old = e.old_values ? (JSON.parse(e.old_values) as Row) : {};
-          for (const c of e.changed.split(',')) if (c && !(c in base) && c in old) base[c] = old[c];
-        }
-      }
+      const base = everything ? undefined : bases.get(key);
       changes.push({
         table: table.name,
         op: 'upsert',
@@ -468,10 +708,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         updatedAt,
         values: row,
         changed,
-        ...(Object.keys(base).length > 0 ? { base } : {}),
+        ...(base && Object.keys(base).length > 0 ? { base } : {}),
       });
     }
     return {
+      from: afterSeq,
+      to: entries[entries.length - 1].seq,
+      entries: entries.length,
       rows,
       body: {
         protocolVersion: 1,
@@ -484,13 +727,107 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     };
   }
 
+  /** The largest body this workstation sends: the server's limit, less room for the envelope. */
+  private get maxBodyBytes(): number {
+    const limit = Number(this.getState('max_body_bytes') ?? 0);
+    return limit > 0 ? Math.floor(limit * 0.95) : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Holds back every change of a row the server refused for what it is: its outbox entries and bases
+   * move to the quarantine, with the server's reason, until the row is edited here again or an
+   * admin decides on the server.
+   */
+  private hold(items: { table: string; id: string; op: 'upsert' | 'delete'; column: string | null; code: string; message: string; refusalId: number | null }[]): HeldChange[] {
+    const at = new Date().toISOString();
+    const held: HeldChange[] = [];
+    this.db.transaction(() => {
+      for (const it of items) {
+        this.stmt(`INSERT OR REPLACE INTO _sync_held SELECT * FROM _sync_outbox WHERE table_name = ? AND row_id = ?`).run(it.table, it.id);
+        this.stmt(
+          `INSERT OR REPLACE INTO _sync_held_base SELECT b.* FROM _sync_outbox_base b JOIN _sync_outbox o ON o.seq = b.seq WHERE o.table_name = ? AND o.row_id = ?`,
+        ).run(it.table, it.id);
+        this.stmt(`DELETE FROM _sync_outbox_base WHERE seq IN (SELECT seq FROM _sync_outbox WHERE table_name = ? AND row_id = ?)`).run(
+          it.table,
+          it.id,
+        );
+        this.stmt('DELETE FROM _sync_outbox WHERE table_name = ? AND row_id = ?').run(it.table, it.id);
+        this.stmt(
+          `INSERT OR REPLACE INTO _sync_quarantine (table_name, row_id, op, column_name, code, message, refusal_id, held_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(it.table, it.id, it.op, it.column, it.code, it.message, it.refusalId, at);
+        held.push({ ...it, heldAt: at });
+      }
+    })();
+    if (held.length > 0) this.emit('quarantined', held);
+    return held;
+  }
+
+  /** A held row edited here again goes back into the outbox with everything it held: its new edit may be the fix. */
+  private releaseEdited(): void {
+    if (this.heldCount() === 0) return;
+    const edited = this.stmt(
+      `SELECT q.table_name, q.row_id FROM _sync_quarantine q WHERE EXISTS (SELECT 1 FROM _sync_outbox o WHERE o.table_name = q.table_name AND o.row_id = q.row_id)`,
+    ).all() as { table_name: string; row_id: string }[];
+    if (edited.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of edited) this.release(r.table_name, r.row_id, true);
+    })();
+  }
+
+  /** Ends a row's quarantine: its held entries go back into the outbox, or are dropped (an admin decided). */
+  private release(table: string, id: string, back: boolean): void {
+    if (back) {
+      this.stmt(
+        `INSERT OR REPLACE INTO _sync_outbox_base SELECT b.* FROM _sync_held_base b JOIN _sync_held h ON h.seq = b.seq WHERE h.table_name = ? AND h.row_id = ?`,
+      ).run(table, id);
+      this.stmt('INSERT OR REPLACE INTO _sync_outbox SELECT * FROM _sync_held WHERE table_name = ? AND row_id = ?').run(table, id);
+    }
+    this.stmt(`DELETE FROM _sync_held_base WHERE seq IN (SELECT seq FROM _sync_held WHERE table_name = ? AND row_id = ?)`).run(table, id);
+    this.stmt('DELETE FROM _sync_held WHERE table_name = ? AND row_id = ?').run(table, id);
+    this.stmt('DELETE FROM _sync_quarantine WHERE table_name = ? AND row_id = ?').run(table, id);
+  }
+
+  /**
+   * Asks the server what became of the held rows: where an admin took, fixed or discarded the
+   * change, the held entries go and the master's row is written here (columns edited since are kept).
+   */
+  private async settleHeld(): Promise<void> {
+    const held = this.stmt('SELECT table_name, row_id, refusal_id FROM _sync_quarantine WHERE refusal_id IS NOT NULL').all() as {
+      table_name: string;
+      row_id: string;
+      refusal_id: number;
+    }[];
+    for (let i = 0; i < held.length; i += 500) {
+      const chunk = held.slice(i, i + 500);
+      const outcomes = await this.request<RefusalOutcome[]>(
+        'GET',
+        `/api/v1/sync/refusals?${new URLSearchParams({ clientId: this.getState('client_id')!, ids: chunk.map((h) => h.refusal_id).join(',') })}`,
+      );
+      const decided = outcomes.filter((o) => o.status !== 'open');
+      if (decided.length === 0) continue;
+      this.applying(() => {
+        for (const o of decided) {
+          const h = chunk.find((x) => x.refusal_id === o.id);
+          if (!h) continue;
+          this.release(h.table_name, h.row_id, false);
+          if (o.status === 'fixed' || !this.tables.some((t) => t.name === h.table_name)) continue;
+          const table = this.table(h.table_name);
+          if (o.row) this.applyRow(table, o.row, o.version ?? 0, o.deleted ?? false);
+          else this.applyRow(table, { id: h.row_id }, 0, true);
+        }
+      });
+    }
+  }
+
   /**
    * Uploads the outbox. Batches whose answers never came (a crash, a cut connection) are resent
    * first, byte for byte, so the server replays them. Then the next batch is built and sent while
-   * the previous one is still on the wire; answers are applied in order.
+   * the previous one is still on the wire; answers are applied in order. A change the server refuses
+   * for what it is is held back and the rest goes again at once; a batch too large for the server
+   * is split, never held back.
    */
-  private async pushOutbox(syncId: string, summary: SyncSummary): Promise<void> {
-    const limit = 2000;
+  private async pushOutbox(syncId: string, summary: SyncSummary, withCursor: boolean): Promise<void> {
+    this.releaseEdited();
     const account = (batch: PendingBatch, answer: PushResponse | null) => {
       this.applyPushAnswer(batch, answer);
       summary.pushed += batch.body.changes.length;
@@ -502,6 +839,16 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       batch.body.changes.length > 0
         ? this.request<PushResponse>('POST', '/api/v1/sync/push', new RawJson(bodyText))
         : Promise.resolve(null);
+    /** Answers a batch's fate; false when it was refused (its refused rows held back, its pending record gone). */
+    const settle = async (batch: PendingBatch, answer: Promise<PushResponse | null>): Promise<boolean> => {
+      try {
+        account(batch, await answer);
+        return true;
+      } catch (err) {
+        if (!(await this.refused(batch, err, summary))) throw err;
+        return false;
+      }
+    };
 
     const unanswered = this.stmt('SELECT batch_id, rows, body FROM _sync_pending ORDER BY seq').all() as {
       batch_id: string;
@@ -509,34 +856,108 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       body: string;
     }[];
     for (const p of unanswered) {
-      const batch: PendingBatch = { rows: JSON.parse(p.rows) as PendingBatch['rows'], body: JSON.parse(p.body) as PushRequest };
-      account(batch, await send(batch, p.body));
+      const kept = JSON.parse(p.rows) as PendingBatch['rows'] | Omit<PendingBatch, 'body'>;
+      // Files of version 1 kept only the rows: their batch covered every entry up to its highest sequence.
+      const batch: PendingBatch = Array.isArray(kept)
+        ? { rows: kept, from: 0, to: Math.max(0, ...kept.map((r) => r.maxSeq)), entries: kept.length, body: JSON.parse(p.body) as PushRequest }
+        : { ...kept, body: JSON.parse(p.body) as PushRequest };
+      await settle(batch, send(batch, p.body));
     }
 
     let inFlight: { batch: PendingBatch; answer: Promise<PushResponse | null> } | null = null;
     for (;;) {
       const rowsInFlight = new Set(inFlight ? inFlight.batch.rows.map((r) => `${r.table}\u0000${r.id}`) : []);
-      const afterSeq = inFlight ? Math.max(0, ...inFlight.batch.rows.map((r) => r.maxSeq)) : 0;
-      const next = this.nextBatch(limit, afterSeq, rowsInFlight);
+      const next = this.nextBatch(this.batchLimit, inFlight ? inFlight.batch.to : 0, rowsInFlight);
       if (!next) {
         if (!inFlight) return;
         // Nothing more can go until the batch on the wire is answered.
-        account(inFlight.batch, await inFlight.answer);
+        await settle(inFlight.batch, inFlight.answer);
         inFlight = null;
         continue;
       }
       next.body.syncId = syncId;
+      if (withCursor) next.body.cursor = Number(this.getState('cursor') ?? 0);
       const bodyText = JSON.stringify(next.body);
+      if (Buffer.byteLength(bodyText) > this.maxBodyBytes) {
+        if (next.entries > 1) {
+          // Larger than the server takes: fewer entries per batch from here on.
+          this.batchLimit = Math.max(1, Math.floor(next.entries / 2));
+          continue;
+        }
+        // One change alone is larger than the server takes: held back, and reported so admins see it.
+        await this.holdTooLarge(next, summary);
+        continue;
+      }
       // Kept in the file before sending: a retry after a lost answer resends the same bytes.
       this.stmt('INSERT INTO _sync_pending (batch_id, rows, body) VALUES (?, ?, ?)').run(
         next.body.batchId,
-        JSON.stringify(next.rows),
+        JSON.stringify({ from: next.from, to: next.to, entries: next.entries, rows: next.rows }),
         bodyText,
       );
       const answer = send(next, bodyText);
       answer.catch(() => undefined); // awaited below, in order; this only keeps an early failure from going unhandled
-      if (inFlight) account(inFlight.batch, await inFlight.answer);
+      if (inFlight && !(await settle(inFlight.batch, inFlight.answer))) {
+        // The batch before was refused in part: once this one is answered, its other rows go again.
+        await settle(next, answer);
+        inFlight = null;
+        continue;
+      }
       inFlight = { batch: next, answer };
+      if (this.batchLimit < MAX_BATCH && Buffer.byteLength(bodyText) < this.maxBodyBytes / 4) this.batchLimit = Math.min(MAX_BATCH, this.batchLimit * 2);
+    }
+  }
+
+  /**
+   * A batch the server answered 4xx for what it holds: the refused changes it lists are held back;
+   * without such a list (a 413, or an older server), a batch of several rows is split and a single
+   * row is held back with the server's reason. Returns false when the error is not of that kind.
+   */
+  private async refused(batch: PendingBatch, err: unknown, summary: SyncSummary): Promise<boolean> {
+    if (!(err instanceof SyncError) || err.status === null) return false;
+    const refusable = err.status === 400 || err.status === 413 || err.status === 422;
+    if (!refusable) return false;
+    this.stmt('DELETE FROM _sync_pending WHERE batch_id = ?').run(batch.body.batchId);
+    if (isPushRefusedDetails(err.details) && err.details.refused.length > 0) {
+      const items = err.details.refused
+        .map((r: RefusedChange) => {
+          const c = batch.body.changes[r.index];
+          if (!c) return null;
+          return { table: c.table, id: c.id, op: c.op, column: r.column, code: r.code, message: r.message, refusalId: r.refusalId };
+        })
+        .filter((x): x is NonNullable<typeof x> => x !== null);
+      summary.newlyHeld += this.hold(items).length;
+      return true;
+    }
+    if (batch.entries > 1) {
+      this.batchLimit = Math.max(1, Math.floor(batch.entries / 2));
+      return true;
+    }
+    const c = batch.body.changes[0];
+    if (!c) return false;
+    const items = [{ table: c.table, id: c.id, op: c.op, column: null, code: err.code, message: err.message, refusalId: null as number | null }];
+    if (err.status === 413) items[0].refusalId = await this.report(c.table, c.id, c.op, err.message);
+    summary.newlyHeld += this.hold(items).length;
+    return true;
+  }
+
+  private async holdTooLarge(batch: PendingBatch, summary: SyncSummary): Promise<void> {
+    const c = batch.body.changes[0];
+    const bytes = Buffer.byteLength(JSON.stringify(c));
+    const message = `The row is ${bytes} bytes as JSON, more than the ${this.getState('max_body_bytes')} bytes the server accepts in one request; make it smaller (its longest texts) to sync it.`;
+    const refusalId = await this.report(c.table, c.id, c.op, message);
+    summary.newlyHeld += this.hold([{ table: c.table, id: c.id, op: c.op, column: null, code: 'PAYLOAD_TOO_LARGE', message, refusalId }]).length;
+  }
+
+  /** Tells the server about a change held back that it never saw (too large to send), for its Refused changes page. */
+  private async report(table: string, id: string, op: 'upsert' | 'delete', message: string): Promise<number | null> {
+    try {
+      const r = await this.request<{ ids: (number | null)[] }>('POST', '/api/v1/sync/refusals', {
+        clientId: this.getState('client_id'),
+        refused: [{ table, id, op, code: 'PAYLOAD_TOO_LARGE', message: message.slice(0, 500) }],
+      });
+      return r.ids[0] ?? null;
+    } catch {
+      return null;
     }
   }
 
@@ -546,45 +967,72 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.applying(() => {
       for (const r of answer?.results ?? []) {
         const maxSeq = maxSeqOf.get(`${r.table}\u0000${r.id}`) ?? 0;
-        if (r.row) this.applyRow(this.table(r.table), r.row, r.version, r.deleted, maxSeq);
-        else if (!r.deleted) this.stmt(`UPDATE ${q(r.table)} SET server_seq = ? WHERE id = ?`).run(r.version, r.id);
+        if (r.row || r.deleted) this.applyRow(this.table(r.table), r.row ?? { id: r.id }, r.version, r.deleted, maxSeq);
+        else this.stmt(`UPDATE ${q(r.table)} SET server_seq = ? WHERE id = ?`).run(r.version, r.id);
         // Edits made while this batch was in flight now build on the version the server gave it.
         rebase.run(r.version, r.table, r.id, maxSeq);
       }
-      // The batch holds every entry up to its highest sequence, so one range delete clears it.
-      this.stmt('DELETE FROM _sync_outbox WHERE seq <= ?').run(Math.max(0, ...batch.rows.map((r) => r.maxSeq)));
+      // The batch holds every entry in its range, so one range delete clears it.
+      this.stmt('DELETE FROM _sync_outbox_base WHERE seq > ? AND seq <= ?').run(batch.from, batch.to);
+      this.stmt('DELETE FROM _sync_outbox WHERE seq > ? AND seq <= ?').run(batch.from, batch.to);
       this.stmt('DELETE FROM _sync_pending WHERE batch_id = ?').run(batch.body.batchId);
     });
   }
 
-  /**
-   * Writes the master's version of a row locally. Columns with local changes not yet pushed are
-   * kept (they go up at the next push, based on this version); a server delete of a row with
-   * local changes waits for that push, where the server records the conflict.
-   */
-  private quickApplyFlags(): { noPending: boolean; noTombstones: boolean } {
+  /** Numbers taken offline from the reserved block are registered with the server, with the record using each. */
+  private async registerNumbers(summary: SyncSummary): Promise<void> {
+    const used = this.stmt(
+      'SELECT number, kind, used_at, record_table, record_id FROM _sync_numbers WHERE used_at IS NOT NULL AND registered_at IS NULL LIMIT 500',
+    ).all() as { number: string; kind: NumberKind; used_at: string; record_table: string | null; record_id: string | null }[];
+    if (used.length === 0) return;
+    const answer = await this.request<RegisterNumbersResponse>('POST', '/api/v1/numbers/uses', {
+      clientId: this.getState('client_id'),
+      uses: used.map((u) => ({
+        number: u.number,
+        kind: u.kind,
+        usedAt: u.used_at,
+        ...(u.record_table && u.record_id ? { table: u.record_table, id: u.record_id } : {}),
+      })),
+    });
+    const mark = this.stmt('UPDATE _sync_numbers SET registered_at = ? WHERE number = ?');
+    const at = new Date().toISOString();
+    this.db.transaction(() => used.forEach((u) => mark.run(at, u.number)))();
+    summary.duplicateNumbers.push(...answer.duplicates);
+  }
+
+  // ---------------------------------------------------------------- applying the master's rows
+
+  /** Whether pulled rows can be written straight: nothing pending, and which rows are held back. */
+  private quickApplyFlags(): { noPending: boolean; noTombstones: boolean; held: Set<string> | null } {
+    const heldRows = this.heldCount() > 0 ? (this.stmt('SELECT table_name, row_id FROM _sync_quarantine').all() as { table_name: string; row_id: string }[]) : [];
     return {
       noPending: !this.stmt('SELECT 1 FROM _sync_outbox LIMIT 1').get(),
       noTombstones: !this.stmt('SELECT 1 FROM _sync_tombstones LIMIT 1').get(),
+      held: heldRows.length > 0 ? new Set(heldRows.map((r) => `${r.table_name}\u0000${r.row_id}`)) : null,
     };
   }
 
+  /**
+   * Writes the master's version of a row locally. Columns with local changes not yet pushed (or held
+   * back) are kept (they go up at the next push, based on this version); a server delete of a row
+   * with local changes waits for that push, where the server records the conflict.
+   */
   private applyRow(
     table: TableInfo,
     values: Row,
     seq: number,
     deleted: boolean,
     skipUpTo = 0,
-    quick: { noPending: boolean; noTombstones: boolean } = { noPending: false, noTombstones: false },
+    quick: { noPending: boolean; noTombstones: boolean; held: Set<string> | null } = { noPending: false, noTombstones: false, held: null },
   ): void {
     const id = values.id as string;
-    const pending = quick.noPending
+    const checkHeld = !quick.noPending || quick.held?.has(`${table.name}\u0000${id}`) === true;
+    const pending = !checkHeld
       ? []
-      : (this.stmt('SELECT op, changed FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq > ?').all(
-          table.name,
-          id,
-          skipUpTo,
-        ) as {
+      : (this.stmt(
+          `SELECT op, changed FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq > ?
+           UNION ALL SELECT op, changed FROM _sync_held WHERE table_name = ? AND row_id = ?`,
+        ).all(table.name, id, skipUpTo, table.name, id) as {
           op: string;
           changed: string;
         }[]);
@@ -608,7 +1056,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
             pending.some((p) => p.op !== 'update') ? dataColumns(table) : pending.flatMap((p) => p.changed.split(',').filter(Boolean)),
           );
     const cols = this.columnNames(table);
-    this.upsertStatement(table, keep).run(...cols.map((c) => (c === 'server_seq' ? seq : (values[c] ?? null))));
+    this.upsertStatement(table, keep).run(...cols.map((c) => (c === 'server_seq' ? seq : (fromWire(values[c]) ?? null))));
     if (!quick.noTombstones) this.stmt('DELETE FROM _sync_tombstones WHERE table_name = ? AND row_id = ?').run(table.name, id);
     if (pending.length > 0) {
       this.stmt('UPDATE _sync_outbox SET base_version = ? WHERE table_name = ? AND row_id = ? AND seq > ?').run(
@@ -703,7 +1151,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     }
   }
 
-  /** Replaces the local copy with a server snapshot, keeping rows that have local changes. */
+  /** Replaces the local copy with a server snapshot, keeping rows that have local changes (pending or held back). */
   private async loadSnapshot(): Promise<number> {
     this.emit('progress', { phase: 'snapshot', done: 0 });
     const { bytes, headers } = await this.request<{ bytes: Buffer; headers: Headers }>(
@@ -721,7 +1169,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       this.applying(() => {
         for (const table of this.tables) {
           const cols = table.columns.map((c) => q(c.name)).join(', ');
-          const pendingRows = `(SELECT row_id FROM _sync_outbox WHERE table_name = ${`'${table.name}'`})`;
+          const t = `'${table.name.replace(/'/g, "''")}'`;
+          const pendingRows = `(SELECT row_id FROM _sync_outbox WHERE table_name = ${t} UNION SELECT row_id FROM _sync_held WHERE table_name = ${t})`;
           this.db.exec(`DELETE FROM ${q(table.name)} WHERE id NOT IN ${pendingRows}`);
           rows += this.stmt(`INSERT OR IGNORE INTO ${q(table.name)} (${cols}) SELECT ${cols} FROM snap.${q(table.name)}`).run().changes;
         }
@@ -741,8 +1190,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   /**
-   * The master was restored (new generation) or this workstation was away too long: give back
-   * every row version the master may have lost, push local changes, then take a fresh snapshot.
+   * The master was restored (new generation) or this workstation was away too long. After a restore
+   * it gives back what the restored master lacks: every row it synced after the backup, as it last
+   * synced it (its own unsynced edits left out: they go up after, as ordinary changes), judged by the
+   * server column by column against what the restore left, never by time alone. Then its own edits,
+   * then a fresh snapshot.
    */
   private async reinitialize(details: ReinitializeDetails, syncId: string, summary: SyncSummary): Promise<void> {
     this.emit('status', 'reinitializing');
@@ -751,67 +1203,112 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const restoredSeq = details.reason === 'generation' ? details.restoredSeq : Number.MAX_SAFE_INTEGER;
     const changes: PushChange[] = [];
     for (const table of this.tables) {
-      const cols = dataColumns(table);
-      const rows = this.stmt(`SELECT * FROM ${q(table.name)} WHERE server_seq > ?`).all(restoredSeq) as Row[];
-      for (const row of rows) {
+      const cols = this.dataColumnNames(table);
+      const rows = this.stmt(`SELECT id FROM ${q(table.name)} WHERE server_seq > ?`).pluck().all(restoredSeq) as string[];
+      if (rows.length === 0) continue;
+      const entries = [
+        ...(this.stmt('SELECT * FROM _sync_outbox WHERE table_name = ?').all(table.name) as OutboxEntry[]),
+        ...(this.stmt('SELECT * FROM _sync_held WHERE table_name = ?').all(table.name) as OutboxEntry[]),
+      ];
+      const created = new Set(entries.filter((e) => e.op === 'insert').map((e) => e.row_id));
+      const bases = this.bases(entries.filter((e) => e.op === 'update'));
+      const meta = this.stmt(`SELECT server_seq, updated_at FROM ${q(table.name)} WHERE id = ?`);
+      for (const id of rows) {
+        if (created.has(id)) continue;
+        const row = this.readRow(table, id);
+        if (!row) continue;
+        // As this workstation last synced it: a column edited here since goes back as it was before that edit.
+        const lastSynced = { ...row, ...(bases.get(`${table.name}\u0000${id}`) ?? {}) };
+        const m = meta.get(id) as { server_seq: number; updated_at: string };
         changes.push({
           table: table.name,
           op: 'upsert',
-          id: row.id as string,
-          baseVersion: 0,
-          updatedAt: toIso(row.updated_at as string),
-          values: Object.fromEntries(cols.map((c) => [c, row[c] ?? null])),
+          id,
+          baseVersion: m.server_seq,
+          updatedAt: toIso(m.updated_at ?? new Date().toISOString()),
+          values: Object.fromEntries(cols.map((c) => [c, lastSynced[c] ?? null])),
           changed: cols,
           restore: true,
         });
       }
-      const gone = this.stmt('SELECT row_id, seq, deleted_at FROM _sync_tombstones WHERE table_name = ? AND seq > ?').all(
-        table.name,
-        restoredSeq,
-      ) as {
-        row_id: string;
-        deleted_at: string | null;
-      }[];
-      for (const t of gone)
-        changes.push({
-          table: table.name,
-          op: 'delete',
-          id: t.row_id,
-          baseVersion: 0,
-          updatedAt: toIso(t.deleted_at ?? new Date().toISOString()),
-          restore: true,
-        });
     }
+    const gone = this.stmt('SELECT table_name, row_id, seq, deleted_at FROM _sync_tombstones WHERE seq > ?').all(restoredSeq) as {
+      table_name: string;
+      row_id: string;
+      seq: number;
+      deleted_at: string | null;
+    }[];
+    for (const t of gone)
+      changes.push({
+        table: t.table_name,
+        op: 'delete',
+        id: t.row_id,
+        baseVersion: t.seq,
+        updatedAt: toIso(t.deleted_at ?? new Date().toISOString()),
+        restore: true,
+      });
     // The file keeps the old generation until the new snapshot is in: a crash anywhere in between
     // means the next sync re-initialises again rather than pulling with a cursor of another generation.
     this.generationOverride = details.generation;
-    for (let i = 0; i < changes.length; i += 2000) {
-      const body: PushRequest = {
-        protocolVersion: 1,
-        clientId: this.getState('client_id')!,
-        batchId: randomUUID(),
-        generation: details.generation,
-        clientTime: new Date().toISOString(),
-        syncId,
-        changes: changes.slice(i, i + 2000),
-      };
-      const answer = await this.request<PushResponse>('POST', '/api/v1/sync/push', body);
-      summary.pushed += body.changes.length;
-      summary.conflicts += answer.conflicts;
-      this.emit('progress', { phase: 'reinitialize', done: Math.min(i + 2000, changes.length), total: changes.length });
-    }
+    await this.giveBack(changes, details.generation, syncId, summary);
     // Local edits not yet pushed go up as ordinary changes, based on what the master now holds.
     // Versions above restoredSeq were lost with the restore; field decisions rest on the base values.
-    this.applying(() =>
-      this.stmt('UPDATE _sync_outbox SET base_version = min(base_version, ?)').run(
-        details.reason === 'generation' ? details.restoredSeq : 0,
-      ),
-    );
-    await this.pushOutbox(syncId, summary);
+    const floor = details.reason === 'generation' ? details.restoredSeq : 0;
+    this.applying(() => {
+      this.stmt('UPDATE _sync_outbox SET base_version = min(base_version, ?)').run(floor);
+      this.stmt('UPDATE _sync_held SET base_version = min(base_version, ?)').run(floor);
+    });
+    await this.pushOutbox(syncId, summary, false);
     try {
       summary.pulled += await this.loadSnapshot();
     } finally {
       this.generationOverride = null;
+    }
+  }
+
+  /** Sends give-backs in batches the server takes (split when too large); one the server cannot take is left out (it recorded it). */
+  private async giveBack(changes: PushChange[], generation: string, syncId: string, summary: SyncSummary): Promise<void> {
+    let limit = this.batchLimit;
+    let done = 0;
+    for (let i = 0; i < changes.length; ) {
+      let slice = changes.slice(i, i + limit);
+      const body: PushRequest = {
+        protocolVersion: 1,
+        clientId: this.getState('client_id')!,
+        batchId: randomUUID(),
+        generation,
+        clientTime: new Date().toISOString(),
+        syncId,
+        changes: slice,
+      };
+      const text = JSON.stringify(body);
+      if (Buffer.byteLength(text) > this.maxBodyBytes && slice.length > 1) {
+        limit = Math.max(1, Math.floor(slice.length / 2));
+        continue;
+      }
+      try {
+        const answer = await this.request<PushResponse>('POST', '/api/v1/sync/push', new RawJson(text));
+        summary.conflicts += answer.conflicts;
+      } catch (err) {
+        if (!(err instanceof SyncError) || (err.status !== 400 && err.status !== 413)) throw err;
+        if (isPushRefusedDetails(err.details) && err.details.refused.length > 0) {
+          // The master cannot take these (the server recorded each for the admins): the rest goes again.
+          const refused = new Set(err.details.refused.map((r) => r.index));
+          slice = slice.filter((_, k) => !refused.has(k));
+          changes.splice(i, limit, ...slice);
+          continue;
+        }
+        if (slice.length > 1) {
+          limit = Math.max(1, Math.floor(slice.length / 2));
+          continue;
+        }
+        // A single give-back too large to send: kept here (its row stays in the file), reported.
+        await this.report(slice[0].table, slice[0].id, slice[0].op, err.message);
+      }
+      i += slice.length;
+      done += slice.length;
+      summary.pushed += slice.length;
+      this.emit('progress', { phase: 'reinitialize', done, total: changes.length });
     }
   }
 
@@ -865,8 +1362,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   // ---------------------------------------------------------------- numbers
 
-  /** The next quote or project number from the server; offline, one from a reserved block. */
-  async allocateNumber(kind: NumberKind): Promise<{ number: string; offline: boolean }> {
+  /**
+   * The next quote or project number from the server; offline, one from a reserved block. Name the
+   * record it is for: a number used offline is registered with it at the next sync, so a number two
+   * records use (two copies of this file) is caught.
+   */
+  async allocateNumber(kind: NumberKind, record?: { table: string; id: string }): Promise<{ number: string; offline: boolean }> {
     try {
       // One request id for every attempt: a retry after a lost answer gets the same number, not another.
       const issued = await this.request<IssuedNumber>('POST', `/api/v1/numbers/${kind}`, {
@@ -881,7 +1382,12 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       ) as { number: string } | undefined;
       if (!reserved)
         throw new SyncError('OFFLINE_NO_NUMBERS', `The server is unreachable and no ${kind} numbers are reserved on this workstation.`);
-      this.stmt('UPDATE _sync_numbers SET used_at = ? WHERE number = ?').run(new Date().toISOString(), reserved.number);
+      this.stmt('UPDATE _sync_numbers SET used_at = ?, record_table = ?, record_id = ? WHERE number = ?').run(
+        new Date().toISOString(),
+        record?.table ?? null,
+        record?.id ?? null,
+        reserved.number,
+      );
       return { number: reserved.number, offline: true };
     }
   }

@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { MasterStore, sqlTime } from '@cacpq/db';
+import { WORKSTATION_HEADERS, type WorkstationClonedDetails } from '@cacpq/sync-protocol';
+import type Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { WorkstationClocks } from '../alerts/workstation-clocks';
+import { ApiException } from '../common/api-exception';
+import { LOGGER } from '../common/tokens';
+import type { AppRequest, Principal } from '../common/request-context';
+import { parseClientTime } from './row-values';
+
+interface FileRecord {
+  fileId: string;
+  counter: number;
+  syncId: string | null;
+  host: string | null;
+  user: string | null;
+  retired: string[];
+  lastSeenAt: string;
+}
+
+const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,100}$/;
+const TOKEN = /^[A-Za-z0-9._:-]{1,100}$/;
+
+function header(req: AppRequest, name: string, pattern: RegExp): string | null {
+  const v = req.headers[name];
+  return typeof v === 'string' && pattern.test(v) ? v : null;
+}
+
+/**
+ * Which copy of a workstation file speaks for each client id. Every workstation file carries a file
+ * identity and a sync counter that goes up by one at every sync; the server keeps the latest of both
+ * (hub.db `workstation_files`). A second copy is noticed at its first sync: its counter goes back or
+ * repeats under another sync (an old copy put back, a re-imaged laptop), or a file identity that
+ * was replaced speaks again (two histories under one client id). It is answered 409
+ * WORKSTATION_CLONED with a new client id to carry on under, its reserved numbers are void, and
+ * the copy is recorded for the admins' alert, naming both PCs.
+ */
+@Injectable()
+export class WorkstationIdentity {
+  private readonly cache = new Map<string, FileRecord>();
+
+  constructor(
+    private readonly store: MasterStore,
+    private readonly clocks: WorkstationClocks,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  private get hub(): Database.Database {
+    return this.store.hubDb;
+  }
+
+  private load(clientId: string): FileRecord | null {
+    const cached = this.cache.get(clientId);
+    if (cached) return cached;
+    const r = this.hub.prepare('SELECT * FROM workstation_files WHERE client_id = ?').get(clientId) as
+      | { file_id: string; counter: number; sync_id: string | null; host: string | null; user: string | null; retired_file_ids: string; last_seen_at: string }
+      | undefined;
+    if (!r) return null;
+    const rec: FileRecord = {
+      fileId: r.file_id,
+      counter: r.counter,
+      syncId: r.sync_id,
+      host: r.host,
+      user: r.user,
+      retired: JSON.parse(r.retired_file_ids) as string[],
+      lastSeenAt: r.last_seen_at,
+    };
+    this.cache.set(clientId, rec);
+    return rec;
+  }
+
+  private save(clientId: string, rec: FileRecord): void {
+    this.hub
+      .prepare(
+        `INSERT INTO workstation_files (client_id, file_id, counter, sync_id, host, user, retired_file_ids, first_seen_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(client_id) DO UPDATE SET file_id = excluded.file_id, counter = excluded.counter, sync_id = excluded.sync_id,
+           host = excluded.host, user = excluded.user, retired_file_ids = excluded.retired_file_ids, last_seen_at = excluded.last_seen_at`,
+      )
+      .run(clientId, rec.fileId, rec.counter, rec.syncId, rec.host, rec.user, JSON.stringify(rec.retired), rec.lastSeenAt, rec.lastSeenAt);
+    this.cache.set(clientId, rec);
+  }
+
+  /**
+   * Reads a workstation request's headers: measures its clock, and checks which copy of its file
+   * speaks. Requests without them (the command line's admin calls, older SDKs) pass as they are.
+   */
+  observe(req: AppRequest, who: Principal): void {
+    const clientId = header(req, WORKSTATION_HEADERS.clientId, CLIENT_ID);
+    if (!clientId) return;
+    const time = header(req, WORKSTATION_HEADERS.clientTime, /^[0-9T:.+Z -]{10,40}$/);
+    const clientNow = time ? parseClientTime(time) : null;
+    if (clientNow) this.clocks.record(clientId, who.username, clientNow.getTime() - req.receivedAt);
+    const fileId = header(req, WORKSTATION_HEADERS.fileId, TOKEN);
+    const counterText = header(req, WORKSTATION_HEADERS.syncCounter, /^\d{1,15}$/);
+    if (!fileId || !counterText) return;
+    const counter = Number(counterText);
+    const syncId = header(req, WORKSTATION_HEADERS.syncId, TOKEN);
+    const rawHost = req.headers[WORKSTATION_HEADERS.host];
+    const host = typeof rawHost === 'string' && /^[\x20-\x7e]{1,255}$/.test(rawHost) ? rawHost : null;
+    const now = sqlTime();
+    const rec = this.load(clientId);
+    if (!rec) {
+      this.save(clientId, { fileId, counter, syncId, host, user: who.username, retired: [], lastSeenAt: now });
+      return;
+    }
+    if (rec.fileId === fileId) {
+      if (counter > rec.counter) {
+        this.save(clientId, { ...rec, counter, syncId, host: host ?? rec.host, user: who.username, lastSeenAt: now });
+        return;
+      }
+      if (counter === rec.counter && syncId === rec.syncId) return;
+      throw this.copied(clientId, rec, counter < rec.counter ? 'rolled-back' : 'copied', host, who);
+    }
+    // Another file under this client id. An identity that was replaced speaking again is a second
+    // history interleaving with the first; a new one is the workstation set up anew (its old file gone).
+    if (rec.retired.includes(fileId)) throw this.copied(clientId, rec, 'copied', host, who);
+    this.save(clientId, {
+      fileId,
+      counter,
+      syncId,
+      host: host ?? rec.host,
+      user: who.username,
+      retired: [...rec.retired, rec.fileId].slice(-20),
+      lastSeenAt: now,
+    });
+  }
+
+  private copied(clientId: string, rec: FileRecord, reason: WorkstationClonedDetails['reason'], host: string | null, who: Principal): ApiException {
+    const newClientId = `${clientId.slice(0, 80)}-copy-${randomBytes(3).toString('hex')}`;
+    this.hub
+      .prepare(
+        `INSERT INTO workstation_copies (client_id, new_client_id, reason, user, original_host, copy_host, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(clientId, newClientId, reason, who.username, rec.host, host, sqlTime());
+    const details: WorkstationClonedDetails = { clientId, newClientId, reason, original: { host: rec.host, lastSeenAt: rec.lastSeenAt } };
+    this.logger.warn({ clientId, newClientId, reason, originalHost: rec.host, copyHost: host }, 'a copy of a workstation file was noticed');
+    const what = reason === 'rolled-back' ? 'an older copy of' : 'a copy of';
+    return new ApiException(
+      'WORKSTATION_CLONED',
+      `This file is ${what} workstation ${clientId}'s (which last synced from ${rec.host ?? 'an unnamed PC'} at ${rec.lastSeenAt} UTC): it carries on as a new workstation, ${newClientId}, and its reserved numbers are void.`,
+      details,
+    );
+  }
+}
