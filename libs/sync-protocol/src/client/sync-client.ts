@@ -429,11 +429,11 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     return h;
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, raw = false): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown, raw = false, attempts = this.maxAttempts): Promise<T> {
     const server = this.getState('server');
     const token = this.getState('token');
     let lastError: SyncError | null = null;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       let res: Response;
       let answer: Buffer;
       try {
@@ -454,7 +454,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       } catch (err) {
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
         lastError = new SyncError('NETWORK', `Cannot reach the CACPQ server at ${server} (${cause}).`);
-        if (attempt < this.maxAttempts) await sleep(this.backoff(attempt));
+        if (attempt < attempts) await sleep(this.backoff(attempt));
         continue;
       }
       if (res.status === 503 || res.status === 502 || res.status === 504) {
@@ -465,7 +465,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           parseError(text)?.message ?? `The server answered ${res.status}; it is busy or in maintenance.`,
           res.status,
         );
-        if (attempt < this.maxAttempts)
+        if (attempt < attempts)
           await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 300_000) : this.backoff(attempt));
         continue;
       }
@@ -1252,12 +1252,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.generationOverride = details.generation;
     await this.giveBack(changes, details.generation, syncId, summary);
     // Local edits not yet pushed go up as ordinary changes, based on what the master now holds.
-    // Versions above restoredSeq were lost with the restore; field decisions rest on the base values.
-    const floor = details.reason === 'generation' ? details.restoredSeq : 0;
-    this.applying(() => {
-      this.stmt('UPDATE _sync_outbox SET base_version = min(base_version, ?)').run(floor);
-      this.stmt('UPDATE _sync_held SET base_version = min(base_version, ?)').run(floor);
-    });
+    // After a restore, versions above restoredSeq were lost; field decisions rest on the base values.
+    // (Away too long, the versions still hold: an edit of a row deleted and purged since stays an
+    // edit of that row, which the server keeps as a conflict, never a new row.)
+    if (details.reason === 'generation') {
+      this.applying(() => {
+        this.stmt('UPDATE _sync_outbox SET base_version = min(base_version, ?)').run(details.restoredSeq);
+        this.stmt('UPDATE _sync_held SET base_version = min(base_version, ?)').run(details.restoredSeq);
+      });
+    }
     await this.pushOutbox(syncId, summary, false);
     try {
       summary.pulled += await this.loadSnapshot();
@@ -1370,10 +1373,14 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   async allocateNumber(kind: NumberKind, record?: { table: string; id: string }): Promise<{ number: string; offline: boolean }> {
     try {
       // One request id for every attempt: a retry after a lost answer gets the same number, not another.
-      const issued = await this.request<IssuedNumber>('POST', `/api/v1/numbers/${kind}`, {
-        clientId: this.getState('client_id'),
-        requestId: randomUUID(),
-      });
+      // Two attempts: offline, the reserved block is the answer, and the person is waiting for it.
+      const issued = await this.request<IssuedNumber>(
+        'POST',
+        `/api/v1/numbers/${kind}`,
+        { clientId: this.getState('client_id'), requestId: randomUUID() },
+        false,
+        Math.min(2, this.maxAttempts),
+      );
       return { number: issued.number, offline: false };
     } catch (err) {
       if (!(err instanceof SyncError) || (err.code !== 'NETWORK' && err.code !== 'SERVICE_UNAVAILABLE')) throw err;
