@@ -301,8 +301,7 @@ export class MasterStore {
       // ones with their losing versions) is carried into the restored file, in place of the backup's.
       const conflicts = this.serverDb.prepare('SELECT * FROM sync_conflicts ORDER BY id').all() as Record<string, unknown>[];
       const conflictSeq = this.serverDb.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'sync_conflicts'`).pluck().get() as
-        | number
-        | undefined;
+        number | undefined;
       db.transaction(() => {
         set.run('generation', c.generation);
         set.run('restored_seq', String(restoredSeq));
@@ -319,7 +318,9 @@ export class MasterStore {
         }
         if (conflictSeq !== undefined) {
           db.prepare(`UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'sync_conflicts'`).run(conflictSeq);
-          db.prepare(`INSERT INTO sqlite_sequence (name, seq) SELECT 'sync_conflicts', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'sync_conflicts')`).run(conflictSeq);
+          db.prepare(
+            `INSERT INTO sqlite_sequence (name, seq) SELECT 'sync_conflicts', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'sync_conflicts')`,
+          ).run(conflictSeq);
         }
       })();
       db.pragma('wal_checkpoint(TRUNCATE)');

@@ -32,7 +32,8 @@ function summaryLine(s: SyncSummary): string {
   const copy = s.reidentified
     ? `; this file is ${s.reidentified.reason === 'rolled-back' ? 'an older copy' : 'a copy'} of workstation ${s.reidentified.from}'s: it carries on with new client id ${s.reidentified.to}, its reserved numbers void`
     : '';
-  const dup = s.duplicateNumbers.length > 0 ? `; numbers also used by another record: ${s.duplicateNumbers.join(', ')} (flagged to the admins)` : '';
+  const dup =
+    s.duplicateNumbers.length > 0 ? `; numbers also used by another record: ${s.duplicateNumbers.join(', ')} (flagged to the admins)` : '';
   return (
     `synced: pushed ${s.pushed}, pulled ${s.pulled}, conflicts ${s.conflicts}, cursor ${s.cursor}${held}` +
     `${s.reinitialized ? ', re-initialised' : ''}${s.clockCorrected ? ', clock corrected' : ''} (${(s.durationMs / 1000).toFixed(2)} s)${copy}${dup}`
@@ -92,7 +93,9 @@ export async function runWorkstation(
           out(`interval:      every ${st.intervalMinutes} min`);
           out(`reserved nos.: ${st.reservedNumbers}`);
           const held = c.quarantine();
-          out(`held back:     ${held.length} changes${held.length > 0 ? ' (refused by the server; edit the row to send it again, or ask an admin)' : ''}`);
+          out(
+            `held back:     ${held.length} changes${held.length > 0 ? ' (refused by the server; edit the row to send it again, or ask an admin)' : ''}`,
+          );
           for (const h of held) out(`  ${h.table} ${h.id}${h.column ? ` ${h.column}` : ''}: ${h.code}: ${h.message}`);
         });
       case 'number':

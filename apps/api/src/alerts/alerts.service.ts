@@ -420,7 +420,9 @@ export class AlertsService implements OnApplicationBootstrap {
     const uses = this.hub.prepare('SELECT client_id, user, record_table, record_id, used_at FROM number_uses WHERE number = ? ORDER BY id');
     return numbers.map((number) => {
       const by = uses.all(number) as { client_id: string; user: string; record_table: string; record_id: string; used_at: string }[];
-      const list = by.map((u) => `${u.record_table && u.record_id ? `${u.record_table} ${u.record_id}` : 'a record'} on ${u.client_id} (${u.user})`);
+      const list = by.map(
+        (u) => `${u.record_table && u.record_id ? `${u.record_table} ${u.record_id}` : 'a record'} on ${u.client_id} (${u.user})`,
+      );
       return {
         subject: `number:${number}`,
         firing: true,

@@ -37,7 +37,8 @@ export class NumbersController {
 
   @Post('uses')
   @ApiOperation({
-    summary: 'Register numbers a workstation took offline from its reserved block, with the record using each; a number two records use is flagged.',
+    summary:
+      'Register numbers a workstation took offline from its reserved block, with the record using each; a number two records use is flagged.',
   })
   @ApiBody({ schema: openApiSchema(RegisterNumbersRequest) })
   registerUses(@Req() req: AppRequest, @Body(new ZodPipe(RegisterNumbersRequest)) body: RegisterNumbersRequest): RegisterNumbersResponse {

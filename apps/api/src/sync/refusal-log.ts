@@ -75,7 +75,9 @@ export class RefusalLog {
   record(user: string, clientId: string, records: RefusalRecord[]): (number | null)[] {
     try {
       const at = sqlTime();
-      const find = this.hub.prepare(`SELECT id FROM sync_refusals WHERE client_id = ? AND table_name = ? AND row_id = ? AND status = 'open'`);
+      const find = this.hub.prepare(
+        `SELECT id FROM sync_refusals WHERE client_id = ? AND table_name = ? AND row_id = ? AND status = 'open'`,
+      );
       const insert = this.hub.prepare(
         `INSERT INTO sync_refusals (client_id, user, table_name, row_id, op, column_name, code, message, value, overridable, change, first_seen_at, last_seen_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -80,7 +80,14 @@ export class RefusalsService {
     await this.audit.record(req, {
       action: 'refusal.accept',
       target: `${refusal.table} ${refusal.rowId}`,
-      details: { refusalId: id, clientId: refusal.clientId, user: refusal.user, column: refusal.column, value: refusal.value, outcome: result.outcome },
+      details: {
+        refusalId: id,
+        clientId: refusal.clientId,
+        user: refusal.user,
+        column: refusal.column,
+        value: refusal.value,
+        outcome: result.outcome,
+      },
     });
     return this.get(id);
   }
@@ -89,11 +96,15 @@ export class RefusalsService {
   async resubmit(req: AppRequest, id: number, body: ResubmitRefusalRequest): Promise<RefusalView> {
     const { refusal, change } = this.openOne(id);
     const columns = Object.keys(body.values);
-    if (columns.length === 0) throw new ApiException('VALIDATION_FAILED', 'Invalid request body: values must name at least one column to fix.');
+    if (columns.length === 0)
+      throw new ApiException('VALIDATION_FAILED', 'Invalid request body: values must name at least one column to fix.');
     const spec = TABLE_SPECS.get(refusal.table);
     const unknown = columns.filter((c) => !spec?.byName.has(c));
     if (unknown.length > 0) {
-      throw new ApiException('UNKNOWN_COLUMN', `Invalid request body: ${refusal.table} has no column ${unknown.map((c) => `"${c}"`).join(', ')}.`);
+      throw new ApiException(
+        'UNKNOWN_COLUMN',
+        `Invalid request body: ${refusal.table} has no column ${unknown.map((c) => `"${c}"`).join(', ')}.`,
+      );
     }
     const changed = [...new Set([...(change.changed ?? Object.keys(change.values!)), ...columns])];
     const fixed = { ...change, values: { ...change.values, ...body.values }, changed };
@@ -143,7 +154,15 @@ export class RefusalsService {
         continue;
       }
       const current = this.sync.currentRow(r.table, r.rowId);
-      out.push({ id, status: r.status, table: r.table, rowId: r.rowId, row: current.row, version: current.version, deleted: current.deleted });
+      out.push({
+        id,
+        status: r.status,
+        table: r.table,
+        rowId: r.rowId,
+        row: current.row,
+        version: current.version,
+        deleted: current.deleted,
+      });
     }
     return out;
   }

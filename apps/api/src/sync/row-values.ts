@@ -48,7 +48,11 @@ export class RuleError extends ApiException {
 export function tableSpec(name: string, where: string): TableSpec {
   const spec = TABLE_SPECS.get(name);
   if (!spec) {
-    throw new RuleError('UNKNOWN_TABLE', `${where}: "${name}" is not a synced table (synced: ${[...TABLE_SPECS.keys()].join(', ')}).`, null);
+    throw new RuleError(
+      'UNKNOWN_TABLE',
+      `${where}: "${name}" is not a synced table (synced: ${[...TABLE_SPECS.keys()].join(', ')}).`,
+      null,
+    );
   }
   return spec;
 }
@@ -92,7 +96,11 @@ function preview(value: PushValue): string {
 /** The refused value as an admin reads it: text cut to 200 characters, binary data described. */
 export function describeValue(value: PushValue | undefined): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'object') return '$int' in value ? value.$int : `(binary data, ${Buffer.from(value.$blob, 'base64').length} bytes)`;
+  if (typeof value === 'object') {
+    if ('$int' in value && typeof value.$int === 'string') return value.$int;
+    if ('$blob' in value && typeof value.$blob === 'string') return `(binary data, ${Buffer.from(value.$blob, 'base64').length} bytes)`;
+    return null;
+  }
   const text = String(value);
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

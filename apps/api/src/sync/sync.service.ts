@@ -241,9 +241,11 @@ export class SyncService {
       }
       return answer;
     } catch (err) {
-      if (err instanceof RefusedBatch) throw this.refuse(err.refusals, req, who);
-      this.log.recordError({ user: who.username, clientId: req.clientId, syncId, startedAt: started, error: err });
-      throw err;
+      // A refused change is a failed push in the guide's sync_log (where its troubleshooting looks);
+      // the workstation holds it back and the rest of its sync goes on.
+      const error = err instanceof RefusedBatch ? this.refuse(err.refusals, req, who) : err;
+      this.log.recordError({ user: who.username, clientId: req.clientId, syncId, startedAt: started, error });
+      throw error;
     }
   }
 
@@ -262,7 +264,7 @@ export class SyncService {
         column,
         code: r.error.code,
         message: (r.error.getResponse() as { message: string }).message,
-        value: column && change.values ? describeValue(change.values[column]) : null,
+        value: column && change.values && Object.hasOwn(change.values, column) ? describeValue(change.values[column]) : null,
         overridable: r.error.overridable,
         change: typeof change.table === 'string' && typeof change.id === 'string' ? { ...change, time: r.time } : null,
       };
@@ -278,12 +280,11 @@ export class SyncService {
       refusalId: ids[i],
     }));
     const first = refused[0];
-    const more = refused.length > 1 ? ` ${refused.length - 1} more ${refused.length === 2 ? 'change was' : 'changes were'} refused too (details.refused).` : '';
-    return new ApiException(
-      first.code as RuleError['code'],
-      `${first.message}${more} Nothing of this batch was applied; send the other changes again without the refused ones.`,
-      { refused },
-    );
+    const more =
+      refused.length > 1
+        ? ` ${refused.length - 1} more ${refused.length === 2 ? 'change was' : 'changes were'} refused too (details.refused); nothing of this batch was applied.`
+        : '';
+    return new ApiException(first.code as RuleError['code'], `${first.message}${more}`, { refused });
   }
 
   private pushInner(
@@ -407,7 +408,8 @@ export class SyncService {
         if (change.restore === true) {
           // A give-back's time is the master's own stamp from before the restore: not the workstation's clock.
           const t = parseClientTime(change.updatedAt);
-          if (!t) throw new RuleError('VALIDATION_FAILED', `changes[${i}]: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`, null);
+          if (!t)
+            throw new RuleError('VALIDATION_FAILED', `changes[${i}]: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`, null);
           time = sqlTime(new Date(Math.min(t.getTime(), now.getTime())));
         } else {
           time = times.get(change.updatedAt);
@@ -674,31 +676,23 @@ export class SyncService {
    * restore (see {@link judgeGiveBack}): what the master lacks goes back; what someone changed since
    * the restore stays, with the lost value recorded as a conflict; older copies are skipped.
    */
-  private giveBack(
-    p: PreparedChange,
-    row: StoredRow | undefined,
-    req: PushRequest,
-    who: Principal,
-    now: Date,
-    synced: string,
-  ): PushResult {
+  private giveBack(p: PreparedChange, row: StoredRow | undefined, req: PushRequest, who: Principal, now: Date, synced: string): PushResult {
     const { change, spec } = p;
     const table = spec.name;
     const lost = change.baseVersion;
     const { seq: restoredSeq, floor } = this.restorePoint;
     const restoredRow = (): StoredRow | undefined => {
       if (row && (row.server_seq as number) <= restoredSeq) return row;
-      const kept = this.stmt('SELECT row_values FROM sync_restore_base WHERE table_name = ? AND row_id = ?').pluck().get(table, change.id) as
-        | string
-        | undefined;
+      const kept = this.stmt('SELECT row_values FROM sync_restore_base WHERE table_name = ? AND row_id = ?')
+        .pluck()
+        .get(table, change.id) as string | undefined;
       return kept ? (JSON.parse(kept) as StoredRow) : undefined;
     };
 
     if (!row) {
       if (change.op === 'delete') return { table, id: change.id, outcome: 'unchanged', version: 0, deleted: true, row: null };
       const gone = this.stmt('SELECT seq FROM sync_gone WHERE table_name = ? AND row_id = ?').pluck().get(table, change.id) as
-        | number
-        | undefined;
+        number | undefined;
       if (gone !== undefined && gone > floor) {
         // Deleted on a workstation since the restore, while the master did not have it yet: the delete stands.
         const conflictId = this.recordConflict(p, req, who, now, {
@@ -711,7 +705,13 @@ export class SyncService {
         return { table, id: change.id, outcome: 'conflict_lost', version: 0, deleted: true, row: null, conflictId };
       }
       const seq = this.nextSeq();
-      this.insertRow(spec, change.id, p.values, { updated_at: p.time, updated_by: who.username, synced_at: synced, server_seq: seq, deleted: 0 });
+      this.insertRow(spec, change.id, p.values, {
+        updated_at: p.time,
+        updated_by: who.username,
+        synced_at: synced,
+        server_seq: seq,
+        deleted: 0,
+      });
       this.writeMeta(table, change.id, {
         base_seq: seq,
         base_time: p.time,
@@ -874,7 +874,13 @@ export class SyncService {
       deleted,
       row.id,
     );
-    const next: RowMeta = meta ?? { base_seq: row.server_seq as number, base_time: rowTime, field_seqs: {}, field_times: {}, field_given: {} };
+    const next: RowMeta = meta ?? {
+      base_seq: row.server_seq as number,
+      base_time: rowTime,
+      field_seqs: {},
+      field_times: {},
+      field_given: {},
+    };
     for (const c of columns) {
       next.field_seqs[c] = seq;
       next.field_times[c] = time;
@@ -904,7 +910,9 @@ export class SyncService {
       JSON.stringify(c.columns),
       c.winner,
       c.serverRow ? rowJson(c.serverRow) : null,
-      c.clientValues ? rowJson({ ...(c.serverRow ?? { id: p.change.id }), ...c.clientValues, updated_at: p.time, updated_by: who.username }) : null,
+      c.clientValues
+        ? rowJson({ ...(c.serverRow ?? { id: p.change.id }), ...c.clientValues, updated_at: p.time, updated_by: who.username })
+        : null,
       c.serverRow?.updated_by ?? null,
       c.serverRow?.updated_at ?? null,
       who.username,
@@ -1072,7 +1080,13 @@ export class SyncService {
         );
       }
       const seq = this.nextSeq();
-      this.insertRow(spec, id, values, { updated_at: sqlTime(now), updated_by: who.username, synced_at: sqlTime(now), server_seq: seq, deleted: 0 });
+      this.insertRow(spec, id, values, {
+        updated_at: sqlTime(now),
+        updated_by: who.username,
+        synced_at: sqlTime(now),
+        server_seq: seq,
+        deleted: 0,
+      });
       this.events.changesAvailable(this.store.generation, seq);
       return seq;
     }
@@ -1148,7 +1162,8 @@ export class SyncService {
         throw rule ?? err;
       }
     });
-    if (out.result.outcome !== 'unchanged' && out.result.outcome !== 'conflict_lost') this.events.changesAvailable(this.store.generation, out.lastSeq);
+    if (out.result.outcome !== 'unchanged' && out.result.outcome !== 'conflict_lost')
+      this.events.changesAvailable(this.store.generation, out.lastSeq);
     if (out.result.conflictId !== undefined) {
       this.ops?.conflictRecorded({ id: out.result.conflictId, table: out.result.table, rowId: out.result.id, user, clientId });
     }

@@ -55,7 +55,15 @@ export class WorkstationIdentity {
     const cached = this.cache.get(clientId);
     if (cached) return cached;
     const r = this.hub.prepare('SELECT * FROM workstation_files WHERE client_id = ?').get(clientId) as
-      | { file_id: string; counter: number; sync_id: string | null; host: string | null; user: string | null; retired_file_ids: string; last_seen_at: string }
+      | {
+          file_id: string;
+          counter: number;
+          sync_id: string | null;
+          host: string | null;
+          user: string | null;
+          retired_file_ids: string;
+          last_seen_at: string;
+        }
       | undefined;
     if (!r) return null;
     const rec: FileRecord = {
@@ -128,7 +136,13 @@ export class WorkstationIdentity {
     });
   }
 
-  private copied(clientId: string, rec: FileRecord, reason: WorkstationClonedDetails['reason'], host: string | null, who: Principal): ApiException {
+  private copied(
+    clientId: string,
+    rec: FileRecord,
+    reason: WorkstationClonedDetails['reason'],
+    host: string | null,
+    who: Principal,
+  ): ApiException {
     const newClientId = `${clientId.slice(0, 80)}-copy-${randomBytes(3).toString('hex')}`;
     this.hub
       .prepare(

@@ -50,7 +50,10 @@ export const ALERT_RULE_SETTINGS: { rule: AlertRule; threshold?: { key: string; 
   { rule: 'stale-user', threshold: { key: 'alerts.stale-user.days', label: 'A user not syncing for over', unit: 'days' } },
   { rule: 'clock-skew', threshold: { key: 'alerts.clock-skew.toleranceMinutes', label: 'Clock off by over', unit: 'minutes' } },
   { rule: 'workstation-copy', threshold: { key: 'alerts.workstation-copy.days', label: 'Keep a copied file open for', unit: 'days' } },
-  { rule: 'duplicate-number', threshold: { key: 'alerts.duplicate-number.days', label: 'Keep a number used twice open for', unit: 'days' } },
+  {
+    rule: 'duplicate-number',
+    threshold: { key: 'alerts.duplicate-number.days', label: 'Keep a number used twice open for', unit: 'days' },
+  },
   // Last: it has no threshold, so the switch/threshold pairs before it stay aligned.
   { rule: 'integrity', threshold: undefined },
 ];

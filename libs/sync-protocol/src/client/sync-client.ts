@@ -28,7 +28,15 @@ import {
   type WireValue,
   type WorkstationClonedDetails,
 } from '../sync';
-import { LOCAL_SCHEMA_VERSION, SDK_TABLES, dataColumns, installLocalSchema, installSdkTables, quoteIdent as q, triggerSql } from './local-schema';
+import {
+  LOCAL_SCHEMA_VERSION,
+  SDK_TABLES,
+  dataColumns,
+  installLocalSchema,
+  installSdkTables,
+  quoteIdent as q,
+  triggerSql,
+} from './local-schema';
 
 const gunzip = promisify(zlib.gunzip);
 
@@ -613,7 +621,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   // ---------------------------------------------------------------- the outbox
 
   /** Each changed column's value before this workstation's first edit of it, per row, exactly (outbox and held entries). */
-  private bases(entries: { seq: number; table_name: string; row_id: string; changed: string; old_values: string | null }[]): Map<string, Record<string, PushValue>> {
+  private bases(
+    entries: { seq: number; table_name: string; row_id: string; changed: string; old_values: string | null }[],
+  ): Map<string, Record<string, PushValue>> {
     const out = new Map<string, Record<string, PushValue>>();
     if (entries.length === 0) return out;
     const exact = new Map<number, Record<string, unknown>>();
@@ -738,7 +748,17 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
    * move to the quarantine, with the server's reason, until the row is edited here again or an
    * admin decides on the server.
    */
-  private hold(items: { table: string; id: string; op: 'upsert' | 'delete'; column: string | null; code: string; message: string; refusalId: number | null }[]): HeldChange[] {
+  private hold(
+    items: {
+      table: string;
+      id: string;
+      op: 'upsert' | 'delete';
+      column: string | null;
+      code: string;
+      message: string;
+      refusalId: number | null;
+    }[],
+  ): HeldChange[] {
     const at = new Date().toISOString();
     const held: HeldChange[] = [];
     this.db.transaction(() => {
@@ -859,7 +879,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       const kept = JSON.parse(p.rows) as PendingBatch['rows'] | Omit<PendingBatch, 'body'>;
       // Files of version 1 kept only the rows: their batch covered every entry up to its highest sequence.
       const batch: PendingBatch = Array.isArray(kept)
-        ? { rows: kept, from: 0, to: Math.max(0, ...kept.map((r) => r.maxSeq)), entries: kept.length, body: JSON.parse(p.body) as PushRequest }
+        ? {
+            rows: kept,
+            from: 0,
+            to: Math.max(0, ...kept.map((r) => r.maxSeq)),
+            entries: kept.length,
+            body: JSON.parse(p.body) as PushRequest,
+          }
         : { ...kept, body: JSON.parse(p.body) as PushRequest };
       await settle(batch, send(batch, p.body));
     }
@@ -903,7 +929,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         continue;
       }
       inFlight = { batch: next, answer };
-      if (this.batchLimit < MAX_BATCH && Buffer.byteLength(bodyText) < this.maxBodyBytes / 4) this.batchLimit = Math.min(MAX_BATCH, this.batchLimit * 2);
+      if (this.batchLimit < MAX_BATCH && Buffer.byteLength(bodyText) < this.maxBodyBytes / 4)
+        this.batchLimit = Math.min(MAX_BATCH, this.batchLimit * 2);
     }
   }
 
@@ -934,7 +961,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     }
     const c = batch.body.changes[0];
     if (!c) return false;
-    const items = [{ table: c.table, id: c.id, op: c.op, column: null, code: err.code, message: err.message, refusalId: null as number | null }];
+    const items = [
+      { table: c.table, id: c.id, op: c.op, column: null, code: err.code, message: err.message, refusalId: null as number | null },
+    ];
     if (err.status === 413) items[0].refusalId = await this.report(c.table, c.id, c.op, err.message);
     summary.newlyHeld += this.hold(items).length;
     return true;
@@ -945,7 +974,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const bytes = Buffer.byteLength(JSON.stringify(c));
     const message = `The row is ${bytes} bytes as JSON, more than the ${this.getState('max_body_bytes')} bytes the server accepts in one request; make it smaller (its longest texts) to sync it.`;
     const refusalId = await this.report(c.table, c.id, c.op, message);
-    summary.newlyHeld += this.hold([{ table: c.table, id: c.id, op: c.op, column: null, code: 'PAYLOAD_TOO_LARGE', message, refusalId }]).length;
+    summary.newlyHeld += this.hold([
+      { table: c.table, id: c.id, op: c.op, column: null, code: 'PAYLOAD_TOO_LARGE', message, refusalId },
+    ]).length;
   }
 
   /** Tells the server about a change held back that it never saw (too large to send), for its Refused changes page. */
@@ -1004,7 +1035,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   /** Whether pulled rows can be written straight: nothing pending, and which rows are held back. */
   private quickApplyFlags(): { noPending: boolean; noTombstones: boolean; held: Set<string> | null } {
-    const heldRows = this.heldCount() > 0 ? (this.stmt('SELECT table_name, row_id FROM _sync_quarantine').all() as { table_name: string; row_id: string }[]) : [];
+    const heldRows =
+      this.heldCount() > 0
+        ? (this.stmt('SELECT table_name, row_id FROM _sync_quarantine').all() as { table_name: string; row_id: string }[])
+        : [];
     return {
       noPending: !this.stmt('SELECT 1 FROM _sync_outbox LIMIT 1').get(),
       noTombstones: !this.stmt('SELECT 1 FROM _sync_tombstones LIMIT 1').get(),
@@ -1204,7 +1238,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const changes: PushChange[] = [];
     for (const table of this.tables) {
       const cols = this.dataColumnNames(table);
-      const rows = this.stmt(`SELECT id FROM ${q(table.name)} WHERE server_seq > ?`).pluck().all(restoredSeq) as string[];
+      const rows = this.stmt(`SELECT id FROM ${q(table.name)} WHERE server_seq > ?`)
+        .pluck()
+        .all(restoredSeq) as string[];
       if (rows.length === 0) continue;
       const entries = [
         ...(this.stmt('SELECT * FROM _sync_outbox WHERE table_name = ?').all(table.name) as OutboxEntry[]),
@@ -1273,7 +1309,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private async giveBack(changes: PushChange[], generation: string, syncId: string, summary: SyncSummary): Promise<void> {
     let limit = this.batchLimit;
     let done = 0;
-    for (let i = 0; i < changes.length; ) {
+    for (let i = 0; i < changes.length;) {
       let slice = changes.slice(i, i + limit);
       const body: PushRequest = {
         protocolVersion: 1,
