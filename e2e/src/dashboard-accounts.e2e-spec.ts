@@ -73,7 +73,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     await userRow(page, 'admin').waitFor();
     await expect(nav(page).getByRole('link', { name: 'Users and tokens' }).getAttribute('aria-current')).resolves.toBe('page');
     await expect(nav(page).getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).resolves.toBeNull();
-    expect(await nav(page).getByRole('link').count()).toBe(11);
+    expect(await nav(page).getByRole('link').count()).toBe(12);
     // The sidebar sits left of the page at 1366 px, every entry visible.
     const [sidebar, main] = await Promise.all([page.locator('.shell-sidebar').boundingBox(), page.locator('#main').boundingBox()]);
     expect(sidebar!.x + sidebar!.width).toBeLessThanOrEqual(main!.x + 1);

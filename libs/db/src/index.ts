@@ -14,3 +14,4 @@ export * from './monitoring-queries';
 export * from './entities/hub.entities';
 export * from './entities/master.entities';
 export { MASTER_TABLES_V1, MASTER_INDEXES_V1 } from './migrations/server/1764000000000-create-master-schema';
+export * from './generations';

@@ -22,6 +22,7 @@ import { AddMonitoringRollups1764300000300 } from './migrations/server/176430000
 import { AddGiveBackState1764500000000 } from './migrations/server/1764500000000-add-give-back-state';
 import { AddSyncIntegrity1764500000100 } from './migrations/hub/1764500000100-add-sync-integrity';
 import { applyPragmas, checkIntegrity } from './pragmas';
+import { commonHistory, recordGeneration } from './generations';
 import { countRows, fsyncDir, fsyncPath, sha256File } from './backup/files';
 import { fileStamp } from './time';
 import type { MigrationInterface } from 'typeorm';
@@ -144,6 +145,8 @@ export class MasterStore {
       opened.push(numbers);
       const db = rawHandle(server);
       db.prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
+      const generation = db.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).pluck().get() as string;
+      recordGeneration(rawHandle(hub), generation, null, null);
       return new MasterStore(layout, server, numbers, hub, lock, adopted, notes, logger, busyTimeoutMs);
     } catch (err) {
       for (const ds of opened.reverse()) await ds.destroy().catch(() => undefined);
@@ -241,6 +244,14 @@ export class MasterStore {
     return row?.value ?? '';
   }
 
+  /**
+   * How far the history of a workstation's generation agrees with the master's: the last change both
+   * hold (everything the workstation has above it, the master may lack). Null when unknown.
+   */
+  commonHistory(from: string): number | null {
+    return commonHistory(this.hubDb, from, this.generation);
+  }
+
   get sqliteVersion(): string {
     return (this.hubDb.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
   }
@@ -291,6 +302,8 @@ export class MasterStore {
       restoredSeq = Number(
         (db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
       );
+      const backupGeneration =
+        (db.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).pluck().get() as string | undefined) ?? null;
       lastSeq = Math.max(restoredSeq, currentLastSeq);
       if (c.readOnly) {
         db.pragma('wal_checkpoint(TRUNCATE)');
@@ -302,6 +315,8 @@ export class MasterStore {
       const conflicts = this.serverDb.prepare('SELECT * FROM sync_conflicts ORDER BY id').all() as Record<string, unknown>[];
       const conflictSeq = this.serverDb.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'sync_conflicts'`).pluck().get() as
         number | undefined;
+      // Written before the swap: a restore that fails leaves an entry no master carries, which is harmless.
+      recordGeneration(this.hubDb, c.generation, backupGeneration, restoredSeq);
       db.transaction(() => {
         set.run('generation', c.generation);
         set.run('restored_seq', String(restoredSeq));

@@ -128,6 +128,12 @@ export const PushRequest = z.strictObject({
    * REINITIALIZE before anything is applied (a stale edit of a purged row must not come back as new).
    */
   cursor: z.number().int().min(0).optional(),
+  /**
+   * Give-backs (`restore` changes): the generation the workstation synced them under. The server
+   * judges them against the history that generation shares with the master's, also across several
+   * restores.
+   */
+  giveBackFrom: z.string().min(1).max(100).optional(),
   changes: z.array(PushChange).max(SYNC_LIMITS.maxPushRows, `may hold at most ${SYNC_LIMITS.maxPushRows} rows; split the batch`),
 });
 export type PushRequest = z.infer<typeof PushRequest>;
@@ -343,7 +349,11 @@ export const ReinitializeDetails = z.object({
   generation: z.string(),
   /** Changes the master holds up to here; the workstation re-pushes its rows newer than this. */
   lastSeq: z.number(),
-  /** Rows at or below this version are in the master; workstation rows above it may be lost. */
+  /**
+   * The last change the workstation's history shares with the master's (across every restore since
+   * it last synced): rows at or below this version are in the master; workstation rows above it may
+   * be lost.
+   */
   restoredSeq: z.number(),
 });
 export type ReinitializeDetails = z.infer<typeof ReinitializeDetails>;

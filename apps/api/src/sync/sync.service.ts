@@ -190,14 +190,25 @@ export class SyncService {
     };
   }
 
-  reinitialize(reason: ReinitializeDetails['reason'], message: string): ApiException {
+  /**
+   * The 409 REINITIALIZE answer. `restoredSeq` is how far the history of the workstation's generation
+   * agrees with the master's, through every restore since (the last restore's point when the lineage
+   * does not know that generation).
+   */
+  reinitialize(reason: ReinitializeDetails['reason'], message: string, fromGeneration?: string): ApiException {
     const details: ReinitializeDetails = {
       reason,
       generation: this.store.generation,
       lastSeq: this.lastSeq,
-      restoredSeq: Number(this.state('restored_seq')),
+      restoredSeq: this.sharedHistory(fromGeneration),
     };
     return new ApiException('REINITIALIZE', message, details);
+  }
+
+  /** The last change a workstation of generation `from` shares with the master. */
+  private sharedHistory(from: string | undefined): number {
+    const common = from !== undefined ? this.store.commonHistory(from) : null;
+    return common !== null && Number.isFinite(common) ? common : Number(this.state('restored_seq'));
   }
 
   /**
@@ -300,6 +311,7 @@ export class SyncService {
       throw this.reinitialize(
         'generation',
         `This workstation holds generation ${req.generation} but the master is now generation ${generation} (it was restored); re-initialise: push what the master lacks, then pull everything.`,
+        req.generation,
       );
     }
     // The bytes as sent: a retry of the same batch sends the same bytes.
@@ -681,8 +693,14 @@ export class SyncService {
     const table = spec.name;
     const lost = change.baseVersion;
     const { seq: restoredSeq, floor } = this.restorePoint;
+    // The last change the giving workstation's history shares with the master's: the last restore's
+    // point, or an earlier one when the workstation has been away through several restores.
+    const shared = req.giveBackFrom !== undefined ? Math.min(this.sharedHistory(req.giveBackFrom), restoredSeq) : restoredSeq;
+    /** The row as the shared history left it: what a lost version is compared with. */
     const restoredRow = (): StoredRow | undefined => {
-      if (row && (row.server_seq as number) <= restoredSeq) return row;
+      if (row && (row.server_seq as number) <= shared) return row;
+      // The base kept at the first change since the last restore is the row at that restore's point only.
+      if (shared !== restoredSeq) return undefined;
       const kept = this.stmt('SELECT row_values FROM sync_restore_base WHERE table_name = ? AND row_id = ?')
         .pluck()
         .get(table, change.id) as string | undefined;
@@ -726,8 +744,8 @@ export class SyncService {
     const colSeq = (c: string) => meta?.field_seqs[c] ?? meta?.base_seq ?? (row.server_seq as number);
     const rowSeq = row.server_seq as number;
     const restored = restoredRow();
-    /** Someone other than a give-back wrote the row since the restore. */
-    const editedSince = spec.dataColumns.some((c) => colSeq(c.name) > floor && meta?.field_given[c.name] === undefined);
+    /** Someone other than a give-back wrote the row since the histories parted. */
+    const editedSince = spec.dataColumns.some((c) => colSeq(c.name) > shared && meta?.field_given[c.name] === undefined);
 
     if (change.op === 'delete') {
       if (row.deleted === 1) return this.result(table, row, 'unchanged');
@@ -748,7 +766,7 @@ export class SyncService {
 
     const lostDiffers = Object.keys(p.values).some((c) => restored === undefined || !sameValue(p.values[c], restored[c]));
     if (row.deleted === 1) {
-      if (rowSeq <= restoredSeq && restored?.deleted === 1) {
+      if (rowSeq <= shared && restored?.deleted === 1) {
         // Deleted in the restored master, alive in the lost history (an undelete): it comes back as it was.
         const seq = this.nextSeq();
         this.updateRow(spec, row, meta, Object.keys(p.values), p.values, p.time, who.username, synced, seq, 0, lost);
@@ -773,7 +791,7 @@ export class SyncService {
           lost: p.values[c],
           master: row[c],
           restored: restored && restored.deleted !== 1 ? restored[c] : undefined,
-          changedSinceRestore: colSeq(c) > floor,
+          changedSinceRestore: colSeq(c) > shared,
           givenFrom: meta?.field_given[c],
         },
         lost,
@@ -949,6 +967,7 @@ export class SyncService {
       throw this.reinitialize(
         'generation',
         `This cursor belongs to generation ${q.generation} but the master is now generation ${generation} (it was restored); re-initialise: push what the master lacks, then pull everything.`,
+        q.generation,
       );
     }
     const last = this.lastSeq;

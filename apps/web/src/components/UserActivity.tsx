@@ -5,8 +5,10 @@ import { formatDateTime, plural } from '../lib/format';
 import { useApi, useCurrentUser } from '../lib/hooks';
 import {
   MONITORING_REFRESH_MS,
+  CLOCK_ON_TIME_MS,
   STALE_SYNC_HOURS,
   formatAge,
+  formatClockOffset,
   hoursSince,
   usePresence,
   useReloadOn,
@@ -231,6 +233,7 @@ function Workstations({ state }: { state: State<WorkstationRow[]> }) {
                       <th scope="col" className="num">
                         Syncs
                       </th>
+                      <th scope="col">Clock</th>
                       <th scope="col">User online now</th>
                     </tr>
                   </thead>
@@ -256,6 +259,21 @@ function Workstations({ state }: { state: State<WorkstationRow[]> }) {
                             <span className={`status-pill ${r.lastStatus === 'error' ? 'status-bad' : 'status-ok'}`}>{r.lastStatus}</span>
                           </td>
                           <td className="num">{r.syncs.toLocaleString()}</td>
+                          <td
+                            data-testid="clock-offset"
+                            data-offset-ms={r.clockOffsetMs ?? ''}
+                            title={
+                              r.clockMeasuredAt
+                                ? `The workstation's clock against the server's, measured ${formatDateTime(r.clockMeasuredAt)}`
+                                : 'Not measured yet: the workstation has not synced since the server began measuring'
+                            }
+                          >
+                            {r.clockOffsetMs !== null && Math.abs(r.clockOffsetMs) > CLOCK_ON_TIME_MS ? (
+                              <span className="mon-badge mon-clock-off">{formatClockOffset(r.clockOffsetMs)}</span>
+                            ) : (
+                              formatClockOffset(r.clockOffsetMs)
+                            )}
+                          </td>
                           <td>{!known ? '—' : r.user && connectedUsers.has(r.user) ? 'yes' : 'no'}</td>
                         </tr>
                       );

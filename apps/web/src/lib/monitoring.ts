@@ -41,6 +41,25 @@ export function formatAge(hours: number): string {
   return `${Math.floor(hours / 24)} d ago`;
 }
 
+/** A workstation clock within this of the server's is on time (network delay and rounding are not an offset). */
+export const CLOCK_ON_TIME_MS = 5_000;
+
+/**
+ * A workstation's clock against the server's (positive: ahead): "on time" within ±5 s, else
+ * "1 min 20 s behind", "3 h 0 min ahead", "2 d 0 h behind"; "—" before one was measured.
+ */
+export function formatClockOffset(offsetMs: number | null): string {
+  if (offsetMs === null || !Number.isFinite(offsetMs)) return '—';
+  if (Math.abs(offsetMs) <= CLOCK_ON_TIME_MS) return 'on time';
+  const s = Math.round(Math.abs(offsetMs) / 1000);
+  let size: string;
+  if (s < 60) size = `${s} s`;
+  else if (s < 3_600) size = `${Math.floor(s / 60)} min ${s % 60} s`;
+  else if (s < 86_400) size = `${Math.floor(s / 3_600)} h ${Math.floor((s % 3_600) / 60)} min`;
+  else size = `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3_600)} h`;
+  return `${size} ${offsetMs > 0 ? 'ahead' : 'behind'}`;
+}
+
 /** The local hour a UTC timeline bucket starts at: "14:00", with the day when the range spans days: "24 Nov 14:00". */
 export function hourLabel(hour: string, withDay: boolean): string {
   const d = parseServerTime(hour);

@@ -3,6 +3,7 @@ export const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/sync', label: 'Sync activity' },
   { href: '/conflicts', label: 'Conflicts' },
+  { href: '/refused', label: 'Refused changes' },
   { href: '/growth', label: 'Growth' },
   { href: '/activity', label: 'User activity' },
   { href: '/backups', label: 'Backups' },

@@ -131,6 +131,8 @@ export interface SyncClientOptions {
   fetch?: typeof fetch;
   /** How this PC is named to the admins (default: its host name). */
   hostName?: string;
+  /** This PC's clock (default: the system clock); tests give each simulated PC its own. */
+  clock?: () => Date;
 }
 
 interface OutboxEntry {
@@ -216,6 +218,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private readonly backoffBaseMs: number;
   private readonly timeoutMs: number;
   private readonly hostName: string;
+  private readonly now: () => Date;
   /** The sync in progress (its counter and id go on every request), or null between syncs. */
   private current: { id: string; counter: number } | null = null;
   /** Outbox entries per push batch: halved when a batch is too large for the server, grown back slowly. */
@@ -232,6 +235,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.hostName = (opts.hostName ?? process.env.CACPQ_HOST_NAME ?? os.hostname()).slice(0, 255);
+    this.now = opts.clock ?? (() => new Date());
   }
 
   /** Creates the local file of a new workstation from a server snapshot (its first sync). */
@@ -423,7 +427,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   /** Who this workstation is, its file copy, its sync and its clock: on every request. */
   private identityHeaders(): Record<string, string> {
     const h: Record<string, string> = {
-      [WORKSTATION_HEADERS.clientTime]: new Date().toISOString(),
+      [WORKSTATION_HEADERS.clientTime]: this.now().toISOString(),
       [WORKSTATION_HEADERS.host]: this.hostName.replace(/[^\x20-\x7e]/g, '?'),
     };
     const clientId = this.getState('client_id');
@@ -731,7 +735,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         clientId: this.getState('client_id')!,
         batchId: randomUUID(),
         generation: this.generationOverride ?? this.getState('generation')!,
-        clientTime: new Date().toISOString(),
+        clientTime: this.now().toISOString(),
         changes,
       },
     };
@@ -1285,8 +1289,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       });
     // The file keeps the old generation until the new snapshot is in: a crash anywhere in between
     // means the next sync re-initialises again rather than pulling with a cursor of another generation.
+    const from = this.getState('generation');
     this.generationOverride = details.generation;
-    await this.giveBack(changes, details.generation, syncId, summary);
+    await this.giveBack(changes, details.generation, from, syncId, summary);
     // Local edits not yet pushed go up as ordinary changes, based on what the master now holds.
     // After a restore, versions above restoredSeq were lost; field decisions rest on the base values.
     // (Away too long, the versions still hold: an edit of a row deleted and purged since stays an
@@ -1306,7 +1311,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   /** Sends give-backs in batches the server takes (split when too large); one the server cannot take is left out (it recorded it). */
-  private async giveBack(changes: PushChange[], generation: string, syncId: string, summary: SyncSummary): Promise<void> {
+  private async giveBack(
+    changes: PushChange[],
+    generation: string,
+    from: string | null,
+    syncId: string,
+    summary: SyncSummary,
+  ): Promise<void> {
     let limit = this.batchLimit;
     let done = 0;
     for (let i = 0; i < changes.length;) {
@@ -1316,8 +1327,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         clientId: this.getState('client_id')!,
         batchId: randomUUID(),
         generation,
-        clientTime: new Date().toISOString(),
+        clientTime: this.now().toISOString(),
         syncId,
+        ...(from ? { giveBackFrom: from } : {}),
         changes: slice,
       };
       const text = JSON.stringify(body);
@@ -1426,7 +1438,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       if (!reserved)
         throw new SyncError('OFFLINE_NO_NUMBERS', `The server is unreachable and no ${kind} numbers are reserved on this workstation.`);
       this.stmt('UPDATE _sync_numbers SET used_at = ?, record_table = ?, record_id = ? WHERE number = ?').run(
-        new Date().toISOString(),
+        this.now().toISOString(),
         record?.table ?? null,
         record?.id ?? null,
         reserved.number,

@@ -8,7 +8,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   monotonic sync counter), so a second copy is noticed at its first sync;
  * - workstation_copies: each copy noticed, with the new client id it was given;
  * - number_uses: numbers taken offline from a reserved block, registered at the next sync, so a
- *   number used by two records is flagged.
+ *   number used by two records is flagged;
+ * - generations: each generation of the master and the one it was restored from, with the last
+ *   change of that history it kept: how far a workstation's history still agrees with the master's.
  */
 export class AddSyncIntegrity1764500000100 implements MigrationInterface {
   name = 'AddSyncIntegrity1764500000100';
@@ -66,9 +68,15 @@ export class AddSyncIntegrity1764500000100 implements MigrationInterface {
       used_at TEXT NOT NULL,
       registered_at TEXT NOT NULL)`);
     await q.query(`CREATE UNIQUE INDEX idx_number_uses_once ON number_uses(number, client_id, record_table, record_id)`);
+    await q.query(`CREATE TABLE "generations" (
+      generation TEXT PRIMARY KEY NOT NULL,
+      parent TEXT,
+      restored_seq INTEGER,
+      created_at TEXT NOT NULL)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['number_uses', 'workstation_copies', 'workstation_files', 'sync_refusals']) await q.query(`DROP TABLE "${t}"`);
+    for (const t of ['generations', 'number_uses', 'workstation_copies', 'workstation_files', 'sync_refusals'])
+      await q.query(`DROP TABLE "${t}"`);
   }
 }
