@@ -22,7 +22,7 @@ import { AddMonitoringRollups1764300000300 } from './migrations/server/176430000
 import { AddGiveBackState1764500000000 } from './migrations/server/1764500000000-add-give-back-state';
 import { AddSyncIntegrity1764500000100 } from './migrations/hub/1764500000100-add-sync-integrity';
 import { applyPragmas, checkIntegrity } from './pragmas';
-import { commonHistory, recordGeneration } from './generations';
+import { commonHistory, generationOf, historyIncludes, recordGeneration } from './generations';
 import { countRows, fsyncDir, fsyncPath, sha256File } from './backup/files';
 import { fileStamp } from './time';
 import type { MigrationInterface } from 'typeorm';
@@ -146,7 +146,9 @@ export class MasterStore {
       const db = rawHandle(server);
       db.prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
       const generation = db.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).pluck().get() as string;
-      recordGeneration(rawHandle(hub), generation, null, null);
+      // A generation first seen here (a new master, or one restored by hand) starts at its last version.
+      const lastSeq = Number(db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).pluck().get() ?? 0);
+      recordGeneration(rawHandle(hub), generation, null, null, lastSeq);
       return new MasterStore(layout, server, numbers, hub, lock, adopted, notes, logger, busyTimeoutMs);
     } catch (err) {
       for (const ds of opened.reverse()) await ds.destroy().catch(() => undefined);
@@ -252,6 +254,16 @@ export class MasterStore {
     return commonHistory(this.hubDb, from, this.generation);
   }
 
+  /** Whether version `seq` belongs to the history of `generation` (null when the lineage cannot tell). */
+  historyIncludes(generation: string, seq: number): boolean | null {
+    return historyIncludes(this.hubDb, generation, seq);
+  }
+
+  /** The generation whose own change version `seq` is (null when unknown). */
+  generationOf(seq: number): string | null {
+    return generationOf(this.hubDb, seq);
+  }
+
   get sqliteVersion(): string {
     return (this.hubDb.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
   }
@@ -316,7 +328,7 @@ export class MasterStore {
       const conflictSeq = this.serverDb.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'sync_conflicts'`).pluck().get() as
         number | undefined;
       // Written before the swap: a restore that fails leaves an entry no master carries, which is harmless.
-      recordGeneration(this.hubDb, c.generation, backupGeneration, restoredSeq);
+      recordGeneration(this.hubDb, c.generation, backupGeneration, restoredSeq, lastSeq);
       db.transaction(() => {
         set.run('generation', c.generation);
         set.run('restored_seq', String(restoredSeq));

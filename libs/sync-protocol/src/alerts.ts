@@ -13,6 +13,7 @@ export const ALERT_RULES = [
   'clock-skew',
   'workstation-copy',
   'duplicate-number',
+  'refused-changes',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -96,6 +97,8 @@ export const ALERT_SETTING_DEFAULTS = {
   /** A number from a reserved block that two records use: open for this many days after it was registered. */
   'alerts.duplicate-number.enabled': true,
   'alerts.duplicate-number.days': 30,
+  /** Changes the server refused wait for an admin (Refused changes page). */
+  'alerts.refused-changes.enabled': true,
   /** POSTed a JSON body on every open and resolve; '' for none. */
   'alerts.webhook.url': '',
   /** E-mail on every open and resolve; '' for none. */
@@ -162,6 +165,7 @@ export const AlertSettingsPatch = z
     'alerts.workstation-copy.days': whole(1, 365, 'days'),
     'alerts.duplicate-number.enabled': flag,
     'alerts.duplicate-number.days': whole(1, 365, 'days'),
+    'alerts.refused-changes.enabled': flag,
     'alerts.webhook.url': text(2000).refine(
       (v) => v === '' || /^https?:\/\/[^\s]+$/.test(v),
       'must be an http:// or https:// URL, or "" for no webhook',

@@ -15,6 +15,7 @@ import { LOGGER } from '../common/tokens';
 import { OpsEvents } from '../operations/ops-events';
 import { GrowthService } from '../monitoring/growth.service';
 import { MonitoringService } from '../monitoring/monitoring.service';
+import { NUMBER_USER } from '../numbers/numbers.service';
 import { AlertNotifier } from './alert-notifier';
 import { AlertSettingsService } from './alert-settings.service';
 import { businessMsBetween, type BusinessHours } from './business-hours';
@@ -199,6 +200,8 @@ export class AlertsService implements OnApplicationBootstrap {
         return this.copyRule(s, now);
       case 'duplicate-number':
         return this.duplicateNumberRule(s, now);
+      case 'refused-changes':
+        return this.refusedRule();
     }
   }
 
@@ -406,28 +409,50 @@ export class AlertsService implements OnApplicationBootstrap {
     }));
   }
 
+  /** Changes the server refused, held back on their workstations, waiting for an admin. */
+  private refusedRule(): Finding[] {
+    const open = this.hub
+      .prepare(
+        `SELECT COUNT(*) AS n, COUNT(DISTINCT client_id) AS ws, MIN(first_seen_at) AS since FROM sync_refusals WHERE status = 'open'`,
+      )
+      .get() as { n: number; ws: number; since: string | null };
+    const firing = open.n > 0;
+    return [
+      {
+        subject: '',
+        firing,
+        severity: 'warning',
+        message: firing
+          ? `${open.n} change${open.n === 1 ? '' : 's'} from ${open.ws} workstation${open.ws === 1 ? '' : 's'} ${open.n === 1 ? 'was' : 'were'} refused by the master and ${open.n === 1 ? 'is' : 'are'} held back (the oldest since ${open.since!.slice(0, 16)} UTC): take, fix or discard ${open.n === 1 ? 'it' : 'them'} on the Refused changes page.`
+          : 'No refused change waits for an admin.',
+        details: { open: open.n, workstations: open.ws, since: open.since },
+      },
+    ];
+  }
+
   /** Numbers that two records use, registered within the period (two copies of one file spent one reserved block). */
   private duplicateNumberRule(s: AlertSettings, now: Date): Finding[] {
     const days = s['alerts.duplicate-number.days'];
     const since = sqlTime(new Date(now.getTime() - days * DAY));
     const numbers = this.hub
-      .prepare(
-        `SELECT number FROM number_uses GROUP BY number
-         HAVING COUNT(DISTINCT client_id || char(0) || record_table || char(0) || record_id) > 1 AND MAX(registered_at) >= ?`,
-      )
+      .prepare(`SELECT number FROM number_uses GROUP BY number HAVING COUNT(DISTINCT ${NUMBER_USER}) > 1 AND MAX(registered_at) >= ?`)
       .pluck()
       .all(since) as string[];
     const uses = this.hub.prepare('SELECT client_id, user, record_table, record_id, used_at FROM number_uses WHERE number = ? ORDER BY id');
     return numbers.map((number) => {
       const by = uses.all(number) as { client_id: string; user: string; record_table: string; record_id: string; used_at: string }[];
-      const list = by.map(
-        (u) => `${u.record_table && u.record_id ? `${u.record_table} ${u.record_id}` : 'a record'} on ${u.client_id} (${u.user})`,
-      );
+      // One use per record (two copies of a file hold the same record); where they are and who.
+      const records = new Map<string, string[]>();
+      for (const u of by) {
+        const what = u.record_id ? `${u.record_table} ${u.record_id}` : `a record on ${u.client_id}`;
+        records.set(what, [...(records.get(what) ?? []), `${u.client_id} (${u.user})`]);
+      }
+      const list = [...records].map(([what, where]) => `${what} on ${[...new Set(where)].join(' and ')}`);
       return {
         subject: `number:${number}`,
         firing: true,
         severity: 'critical',
-        message: `Number ${number} is used by ${by.length} records: ${list.join(' and ')}. Give all but one a new number.`,
+        message: `Number ${number} is used by ${records.size} records: ${list.join('; ')}. Give all but one a new number.`,
         details: { number, uses: by },
       };
     });

@@ -6,6 +6,12 @@ import { ApiException } from '../common/api-exception';
 import { SettingsService } from '../settings/settings.service';
 import { parseNumberFormat, type NumberFormat } from './number-format';
 
+/**
+ * Who uses a registered number: the record when the workstation named it (two copies of one file
+ * hold the same record, which is one use), else the workstation.
+ */
+export const NUMBER_USER = `CASE WHEN record_id <> '' THEN 'record' || char(0) || record_table || char(0) || record_id ELSE 'client' || char(0) || client_id END`;
+
 interface NumberRow {
   type: NumberKind;
   number: string;
@@ -128,9 +134,7 @@ export class NumbersService {
       `INSERT OR IGNORE INTO number_uses (number, kind, client_id, user, record_table, record_id, used_at, registered_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const users = this.hub.prepare(
-      `SELECT COUNT(*) FROM (SELECT DISTINCT client_id, record_table, record_id FROM number_uses WHERE number = ?)`,
-    );
+    const users = this.hub.prepare(`SELECT COUNT(DISTINCT ${NUMBER_USER}) FROM number_uses WHERE number = ?`);
     const at = sqlTime(now);
     let registered = 0;
     const duplicates = new Set<string>();

@@ -5,9 +5,12 @@ const col = (over: Partial<GiveBackColumn>): GiveBackColumn => ({
   master: 'restored',
   restored: 'restored',
   changedSinceRestore: false,
-  givenFrom: undefined,
+  lostTime: '2026-12-01 10:00:00.000',
+  masterTime: '2026-12-01 09:00:00.000',
   ...over,
 });
+
+const since = { changedSinceRestore: true, master: 'other' };
 
 describe('judgeGiveBack: a lost version of one column after a restore', () => {
   test.each<[string, Partial<GiveBackColumn>, number, ReturnType<typeof judgeGiveBack>]>([
@@ -19,13 +22,22 @@ describe('judgeGiveBack: a lost version of one column after a restore', () => {
       'skip',
     ],
     ['only the lost history changed it', {}, 7, 'apply'],
-    ['a row the restore did not have, untouched since', { restored: undefined, master: 'x' }, 7, 'apply'],
-    ['an older give-back wrote it', { master: 'older lost', changedSinceRestore: true, givenFrom: 5 }, 7, 'apply'],
-    ['a newer give-back wrote it', { master: 'newer lost', changedSinceRestore: true, givenFrom: 9 }, 7, 'skip'],
-    ['the same lost version was given back', { master: 'other', changedSinceRestore: true, givenFrom: 7 }, 7, 'skip'],
+    ['a row the shared history did not have, untouched since', { restored: undefined, master: 'x' }, 7, 'apply'],
+    ['an older give-back of the same history wrote it', { ...since, given: { version: 5, relation: 'in-my-history' } }, 7, 'apply'],
+    ['a newer give-back of the same history wrote it', { ...since, given: { version: 9, relation: 'in-my-history' } }, 7, 'skip'],
+    ['the same lost version was given back', { ...since, given: { version: 7, relation: 'in-my-history' } }, 7, 'skip'],
+    ['a give-back whose history holds this version (it is later)', { ...since, given: { version: 5, relation: 'after-me' } }, 7, 'skip'],
+    ['a give-back of a parallel branch, older', { ...since, given: { version: 9, relation: 'parallel' } }, 7, 'conflict-apply'],
+    [
+      'a give-back of a parallel branch, newer',
+      { ...since, given: { version: 5, relation: 'parallel' }, masterTime: '2026-12-01 11:00:00.000' },
+      7,
+      'conflict',
+    ],
+    ['a give-back of an unknown lineage: the higher version', { ...since, given: { version: 5, relation: 'unknown' } }, 7, 'apply'],
     ['someone edited it since the restore', { master: 'later edit', changedSinceRestore: true }, 7, 'conflict'],
     [
-      'a row the restore did not have, edited since',
+      'a row the shared history did not have, edited since',
       { restored: undefined, master: 'later edit', changedSinceRestore: true },
       7,
       'conflict',

@@ -24,7 +24,7 @@ import { ApiException } from '../common/api-exception';
 import type { Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { SettingsService } from '../settings/settings.service';
-import { judgeGiveBack } from './give-back';
+import { judgeGiveBack, type GivenRelation } from './give-back';
 import type { ParsedPush } from './push-validation';
 import { RefusalLog, type RefusalRecord } from './refusal-log';
 import {
@@ -783,28 +783,44 @@ export class SyncService {
       return { ...this.result(table, row, 'conflict_lost'), conflictId };
     }
 
+    const colTime = (c: string) => meta?.field_times[c] ?? meta?.base_time ?? (row.updated_at as string);
+    /** How the value an earlier give-back wrote relates to this lost version's history. */
+    const relation = (given: number): GivenRelation => {
+      if (req.giveBackFrom === undefined) return 'unknown';
+      const mine = this.store.historyIncludes(req.giveBackFrom, given);
+      if (mine !== false) return mine === null ? 'unknown' : 'in-my-history';
+      const theirs = this.store.generationOf(given);
+      const later = theirs !== null ? this.store.historyIncludes(theirs, lost) : null;
+      return later === null ? 'unknown' : later ? 'after-me' : 'parallel';
+    };
     const apply: string[] = [];
-    const conflicted: string[] = [];
+    const serverWon: string[] = [];
+    const clientWon: string[] = [];
     for (const c of Object.keys(p.values)) {
+      const given = meta?.field_given[c];
+      const changedSinceRestore = colSeq(c) > shared;
       const verdict = judgeGiveBack(
         {
           lost: p.values[c],
           master: row[c],
           restored: restored && restored.deleted !== 1 ? restored[c] : undefined,
-          changedSinceRestore: colSeq(c) > shared,
-          givenFrom: meta?.field_given[c],
+          changedSinceRestore,
+          ...(given !== undefined && changedSinceRestore ? { given: { version: given, relation: relation(given) } } : {}),
+          lostTime: p.time,
+          masterTime: colTime(c),
         },
         lost,
       );
-      if (verdict === 'apply') apply.push(c);
-      else if (verdict === 'conflict') conflicted.push(c);
+      if (verdict === 'apply' || verdict === 'conflict-apply') apply.push(c);
+      if (verdict === 'conflict') serverWon.push(c);
+      if (verdict === 'conflict-apply') clientWon.push(c);
     }
     let conflictId: number | undefined;
-    if (conflicted.length > 0) {
+    if (serverWon.length + clientWon.length > 0) {
       conflictId = this.recordConflict(p, req, who, now, {
         kind: 'update',
-        columns: conflicted,
-        winner: 'server',
+        columns: [...clientWon, ...serverWon],
+        winner: serverWon.length > 0 ? 'server' : 'client',
         serverRow: row,
         clientValues: p.values,
       });
@@ -815,7 +831,8 @@ export class SyncService {
       this.updateRow(spec, row, meta, apply, p.values, p.time, who.username, synced, seq, 0, lost);
       current = this.getRow(table, change.id)!;
     }
-    const outcome = conflictId !== undefined ? 'conflict_lost' : apply.length > 0 ? 'merged' : 'unchanged';
+    const outcome =
+      conflictId !== undefined ? (serverWon.length > 0 ? 'conflict_lost' : 'conflict_won') : apply.length > 0 ? 'merged' : 'unchanged';
     return { ...this.result(table, current, outcome), ...(conflictId !== undefined ? { conflictId } : {}) };
   }
 

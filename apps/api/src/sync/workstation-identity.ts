@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { MasterStore, sqlTime } from '@cacpq/db';
 import { WORKSTATION_HEADERS, type WorkstationClonedDetails } from '@cacpq/sync-protocol';
 import type Database from 'better-sqlite3';
@@ -38,8 +38,11 @@ function header(req: AppRequest, name: string, pattern: RegExp): string | null {
  * the copy is recorded for the admins' alert, naming both PCs.
  */
 @Injectable()
-export class WorkstationIdentity {
+export class WorkstationIdentity implements OnModuleDestroy {
   private readonly cache = new Map<string, FileRecord>();
+  /** Records changed since they were last written; written together every few seconds. */
+  private readonly dirty = new Set<string>();
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: MasterStore,
@@ -79,7 +82,39 @@ export class WorkstationIdentity {
     return rec;
   }
 
-  private save(clientId: string, rec: FileRecord): void {
+  /**
+   * Keeps a record. A new workstation or file is written at once; a counter moving on is written
+   * within a few seconds, with others (one commit, not one per sync). A crash in between loses only
+   * counter steps, which delays noticing a copy by a sync at most.
+   */
+  private save(clientId: string, rec: FileRecord, now = false): void {
+    this.cache.set(clientId, rec);
+    this.dirty.add(clientId);
+    if (now) return this.flush();
+    this.flushTimer ??= setTimeout(() => this.flush(), 5000).unref();
+  }
+
+  flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.dirty.size === 0) return;
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    try {
+      this.hub.transaction(() => {
+        for (const id of ids) this.write(id, this.cache.get(id)!);
+      })();
+    } catch (err) {
+      for (const id of ids) this.dirty.add(id);
+      this.logger.warn({ err }, 'workstation file records not written; kept to write again');
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.flush();
+  }
+
+  private write(clientId: string, rec: FileRecord): void {
     this.hub
       .prepare(
         `INSERT INTO workstation_files (client_id, file_id, counter, sync_id, host, user, retired_file_ids, first_seen_at, last_seen_at)
@@ -88,7 +123,6 @@ export class WorkstationIdentity {
            host = excluded.host, user = excluded.user, retired_file_ids = excluded.retired_file_ids, last_seen_at = excluded.last_seen_at`,
       )
       .run(clientId, rec.fileId, rec.counter, rec.syncId, rec.host, rec.user, JSON.stringify(rec.retired), rec.lastSeenAt, rec.lastSeenAt);
-    this.cache.set(clientId, rec);
   }
 
   /**
@@ -111,7 +145,7 @@ export class WorkstationIdentity {
     const now = sqlTime();
     const rec = this.load(clientId);
     if (!rec) {
-      this.save(clientId, { fileId, counter, syncId, host, user: who.username, retired: [], lastSeenAt: now });
+      this.save(clientId, { fileId, counter, syncId, host, user: who.username, retired: [], lastSeenAt: now }, true);
       return;
     }
     if (rec.fileId === fileId) {
@@ -125,15 +159,19 @@ export class WorkstationIdentity {
     // Another file under this client id. An identity that was replaced speaking again is a second
     // history interleaving with the first; a new one is the workstation set up anew (its old file gone).
     if (rec.retired.includes(fileId)) throw this.copied(clientId, rec, 'copied', host, who);
-    this.save(clientId, {
-      fileId,
-      counter,
-      syncId,
-      host: host ?? rec.host,
-      user: who.username,
-      retired: [...rec.retired, rec.fileId].slice(-20),
-      lastSeenAt: now,
-    });
+    this.save(
+      clientId,
+      {
+        fileId,
+        counter,
+        syncId,
+        host: host ?? rec.host,
+        user: who.username,
+        retired: [...rec.retired, rec.fileId].slice(-20),
+        lastSeenAt: now,
+      },
+      true,
+    );
   }
 
   private copied(

@@ -11,6 +11,7 @@ export const RULE_LABELS: Record<AlertRule, string> = {
   'clock-skew': 'Workstation clock',
   'workstation-copy': 'Copied workstation file',
   'duplicate-number': 'Number used twice',
+  'refused-changes': 'Refused changes',
 };
 
 export function ruleLabel(rule: string): string {
@@ -54,6 +55,7 @@ export const ALERT_RULE_SETTINGS: { rule: AlertRule; threshold?: { key: string; 
     rule: 'duplicate-number',
     threshold: { key: 'alerts.duplicate-number.days', label: 'Keep a number used twice open for', unit: 'days' },
   },
-  // Last: it has no threshold, so the switch/threshold pairs before it stay aligned.
+  // Last: they have no threshold, so the switch/threshold pairs before them stay aligned.
   { rule: 'integrity', threshold: undefined },
+  { rule: 'refused-changes', threshold: undefined },
 ];

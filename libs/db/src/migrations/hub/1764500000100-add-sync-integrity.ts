@@ -72,6 +72,7 @@ export class AddSyncIntegrity1764500000100 implements MigrationInterface {
       generation TEXT PRIMARY KEY NOT NULL,
       parent TEXT,
       restored_seq INTEGER,
+      floor_seq INTEGER NOT NULL DEFAULT 0,
       created_at TEXT NOT NULL)`);
   }
 
