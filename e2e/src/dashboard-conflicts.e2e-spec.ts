@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { ADMIN_PASSWORD } from './harness';
+import { ADMIN_PASSWORD, session } from './harness';
 import { ARTIFACTS, canvasPixels, dashboardSuite, expectText } from './browser';
 import { Workstation } from './workstations';
 
@@ -16,27 +16,6 @@ interface ConflictView {
   clientVersion: Record<string, unknown> | null;
   resolvedAt: string | null;
   resolution: string | null;
-}
-
-/** Signs in over HTTP as anyone (session cookie + CSRF token), like `adminSession`. */
-async function session(url: string, username: string, password: string) {
-  const login = await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  expect(login.status).toBe(200);
-  const cookie = login.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  return (method: string, p: string, body?: unknown) =>
-    fetch(`${url}${p}`, {
-      method,
-      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
 }
 
 describe('conflicts and growth in the dashboard (real Chromium, demo data, live conflicts)', () => {

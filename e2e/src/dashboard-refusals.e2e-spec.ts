@@ -1,6 +1,7 @@
 import * as path from 'node:path';
+import type { RefusalView } from '@cacpq/sync-protocol';
 import type { Locator, Page } from 'playwright-core';
-import { ADMIN_PASSWORD } from './harness';
+import { ADMIN_PASSWORD, session } from './harness';
 import { ARTIFACTS, dashboardSuite, expectEnabled, expectText } from './browser';
 import { Workstation, cacpq } from './workstations';
 
@@ -12,46 +13,11 @@ const MASTER_NOTES = 'Call the plant manager before delivery.';
 /** One character over the column's 4000. */
 const LONG_NOTES = 'Long notes from the workstation. '.repeat(121).padEnd(4001, '!');
 
-interface RefusalView {
-  id: number;
-  clientId: string;
-  user: string;
-  table: string;
-  rowId: string;
-  column: string | null;
-  value: string | null;
-  overridable: boolean;
-  status: string;
-  resolvedBy: string | null;
-  resolution: string | null;
-}
-
 interface AuditEntry {
   actor: string;
   action: string;
   target: string;
   details: { refusalId: number; column: string; refused: Record<string, unknown>; master: Record<string, unknown> | null };
-}
-
-/** Signs in over HTTP as anyone (session cookie + CSRF token), like `adminSession`. */
-async function session(url: string, username: string, password: string) {
-  const login = await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  expect(login.status).toBe(200);
-  const cookie = login.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
-  const { csrfToken } = (await login.json()) as { csrfToken: string };
-  return (method: string, p: string, body?: unknown) =>
-    fetch(`${url}${p}`, {
-      method,
-      headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
 }
 
 describe('refused changes in the dashboard (real Chromium, a workstation holding back what the master refused)', () => {

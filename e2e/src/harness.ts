@@ -81,14 +81,18 @@ export function runToExit(dataDir: string, env: Record<string, string> = {}): { 
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-/** A signed-in admin over HTTP (session cookie + CSRF token). */
-export async function adminSession(url: string): Promise<(method: string, p: string, body?: unknown) => Promise<Response>> {
+/** A signed-in account over HTTP (session cookie + CSRF token). */
+export async function session(
+  url: string,
+  username: string,
+  password: string,
+): Promise<(method: string, p: string, body?: unknown) => Promise<Response>> {
   const login = await fetch(`${url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+    body: JSON.stringify({ username, password }),
   });
-  if (login.status !== 200) throw new Error(`admin login failed: ${login.status} ${await login.text()}`);
+  if (login.status !== 200) throw new Error(`${username} login failed: ${login.status} ${await login.text()}`);
   const cookie = login.headers
     .getSetCookie()
     .map((c) => c.split(';')[0])
@@ -107,6 +111,11 @@ export async function adminSession(url: string): Promise<(method: string, p: str
       if (err.cause?.code === 'UND_ERR_SOCKET') return once(method, p, body);
       throw err;
     });
+}
+
+/** The signed-in admin over HTTP. */
+export function adminSession(url: string): Promise<(method: string, p: string, body?: unknown) => Promise<Response>> {
+  return session(url, 'admin', ADMIN_PASSWORD);
 }
 
 export function sqlite3(file: string, sql: string): { code: number | null; stdout: string; stderr: string } {

@@ -1,4 +1,5 @@
 import { writeLegacyDataDir } from '@cacpq/db';
+import type { ConflictView, JobView as Job, RefusalView } from '@cacpq/sync-protocol';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,38 +11,6 @@ import { Workstation, cacpq, type ClockOffset } from './workstations';
 
 // Each test reproduces one defect of issue 12 with real server and `cacpq client` processes and
 // sqlite3-shell writes (the desktop app), as an office meets it.
-
-interface ConflictView {
-  id: number;
-  table: string;
-  rowId: string;
-  kind: string;
-  winner: string;
-  columns: string[];
-  serverVersion: Record<string, unknown> | null;
-  clientVersion: Record<string, unknown> | null;
-  resolvedAt: string | null;
-}
-
-interface RefusalView {
-  id: number;
-  clientId: string;
-  user: string;
-  table: string;
-  rowId: string;
-  column: string | null;
-  code: string;
-  message: string;
-  value: string | null;
-  status: string;
-}
-
-interface Job {
-  id: number;
-  status: string;
-  error: string | null;
-  result: Record<string, unknown> | null;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type {
   PushChange,
+  PushResult,
   RefusalOutcome,
   RefusalStatusQuery,
   RefusalView,
@@ -35,14 +36,18 @@ export class RefusalsService {
     return r;
   }
 
+  private assertOpen(refusal: RefusalView): void {
+    if (refusal.status === 'open') return;
+    throw new ApiException(
+      'ALREADY_RESOLVED',
+      `Refused change ${refusal.id} was already closed (${refusal.status}${refusal.resolvedBy ? ` by ${refusal.resolvedBy}` : ''}${refusal.resolvedAt ? ` at ${refusal.resolvedAt}` : ''}).`,
+    );
+  }
+
+  /** An open refusal with the change the server kept, to take or fix. */
   private openOne(id: number): { refusal: RefusalView; change: PushChange & { time?: string } } {
     const refusal = this.get(id);
-    if (refusal.status !== 'open') {
-      throw new ApiException(
-        'ALREADY_RESOLVED',
-        `Refused change ${id} was already closed (${refusal.status}${refusal.resolvedBy ? ` by ${refusal.resolvedBy}` : ''}${refusal.resolvedAt ? ` at ${refusal.resolvedAt}` : ''}).`,
-      );
-    }
+    this.assertOpen(refusal);
     const change = this.log.change(id) as (PushChange & { time?: string }) | null;
     if (!change || change.op !== 'upsert' || !change.values) {
       throw new ApiException(
@@ -51,6 +56,23 @@ export class RefusalsService {
       );
     }
     return { refusal, change };
+  }
+
+  /** Closes the refusal with what was done, as a sentence, and audits it with the values involved. */
+  private async close(
+    req: AppRequest,
+    refusal: RefusalView,
+    status: 'accepted' | 'resubmitted' | 'discarded',
+    sentence: string,
+    details: Record<string, unknown>,
+  ): Promise<RefusalView> {
+    this.log.close(refusal.id, status, req.principal!.username, sentence);
+    await this.audit.record(req, {
+      action: `refusal.${status === 'accepted' ? 'accept' : status === 'resubmitted' ? 'resubmit' : 'discard'}`,
+      target: `${refusal.table} ${refusal.rowId}`,
+      details: { refusalId: refusal.id, clientId: refusal.clientId, user: refusal.user, ...details },
+    });
+    return this.get(refusal.id);
   }
 
   private apply(refusal: RefusalView, change: PushChange & { time?: string }, override: string[]) {
@@ -75,21 +97,13 @@ export class RefusalsService {
       );
     }
     const result = this.apply(refusal, change, [refusal.column]);
-    const sentence = `Taken as sent by ${req.principal!.username}: ${refusal.table}.${refusal.column} = ${JSON.stringify(refusal.value)} (${result.outcome}${result.conflictId ? `, conflict ${result.conflictId} recorded` : ''}).`;
-    this.log.close(id, 'accepted', req.principal!.username, sentence);
-    await this.audit.record(req, {
-      action: 'refusal.accept',
-      target: `${refusal.table} ${refusal.rowId}`,
-      details: {
-        refusalId: id,
-        clientId: refusal.clientId,
-        user: refusal.user,
-        column: refusal.column,
-        value: refusal.value,
-        outcome: result.outcome,
-      },
-    });
-    return this.get(id);
+    return this.close(
+      req,
+      refusal,
+      'accepted',
+      `Taken as sent by ${req.principal!.username}: ${refusal.table}.${refusal.column} = ${JSON.stringify(refusal.value)}${outcomeOf(result)}.`,
+      { column: refusal.column, value: refusal.value, outcome: result.outcome },
+    );
   }
 
   /** Sends the change again with fixed values, checked by the column rules like any push. */
@@ -110,37 +124,32 @@ export class RefusalsService {
     const fixed = { ...change, values: { ...change.values, ...body.values }, changed };
     const result = this.apply(refusal, fixed, []);
     const before = Object.fromEntries(columns.map((c) => [c, change.values![c] ?? null]));
-    const sentence = `Fixed and sent by ${req.principal!.username}: ${columns.map((c) => `${refusal.table}.${c} = ${JSON.stringify(body.values[c])}`).join(', ')} (${result.outcome}${result.conflictId ? `, conflict ${result.conflictId} recorded` : ''}).`;
-    this.log.close(id, 'resubmitted', req.principal!.username, sentence);
-    await this.audit.record(req, {
-      action: 'refusal.resubmit',
-      target: `${refusal.table} ${refusal.rowId}`,
-      details: { refusalId: id, clientId: refusal.clientId, user: refusal.user, before, after: body.values, outcome: result.outcome },
-    });
-    return this.get(id);
+    return this.close(
+      req,
+      refusal,
+      'resubmitted',
+      `Fixed and sent by ${req.principal!.username}: ${columns.map((c) => `${refusal.table}.${c} = ${JSON.stringify(body.values[c])}`).join(', ')}${outcomeOf(result)}.`,
+      { before, after: body.values, outcome: result.outcome },
+    );
   }
 
   /** Drops the refused change: the master keeps its row; both versions go into the audit log. */
   async discard(req: AppRequest, id: number): Promise<RefusalView> {
     const refusal = this.get(id);
-    if (refusal.status !== 'open') this.openOne(id);
+    this.assertOpen(refusal);
     const master = this.sync.currentRow(refusal.table, refusal.rowId);
-    const sentence = `Discarded by ${req.principal!.username}: the master keeps ${master.row ? 'its version of the row' : 'no such row'}; the workstation's version is in the audit log.`;
-    if (!this.log.close(id, 'discarded', req.principal!.username, sentence)) this.openOne(id);
-    await this.audit.record(req, {
-      action: 'refusal.discard',
-      target: `${refusal.table} ${refusal.rowId}`,
-      details: {
-        refusalId: id,
-        clientId: refusal.clientId,
-        user: refusal.user,
+    return this.close(
+      req,
+      refusal,
+      'discarded',
+      `Discarded by ${req.principal!.username}: the master keeps ${master.row ? 'its version of the row' : 'no such row'}; the workstation's version is in the audit log.`,
+      {
         column: refusal.column,
         code: refusal.code,
         refused: refusal.values ?? { [refusal.column ?? 'row']: refusal.value },
         master: master.row,
       },
-    });
-    return this.get(id);
+    );
   }
 
   /** For a workstation: what became of the changes it holds back; resolved ones come with the master's row. */
@@ -186,4 +195,9 @@ export class RefusalsService {
     );
     return { ids };
   }
+}
+
+/** " (merged, conflict 12 recorded)": how the change went in. */
+function outcomeOf(r: PushResult): string {
+  return ` (${r.outcome}${r.conflictId ? `, conflict ${r.conflictId} recorded` : ''})`;
 }

@@ -572,14 +572,7 @@ export class SyncService {
         return { table, id: change.id, outcome: 'conflict_lost', version: 0, deleted: true, row: null, conflictId };
       }
       this.assertInsertable(p);
-      const seq = this.nextSeq();
-      this.insertRow(spec, change.id, p.values, {
-        updated_at: p.time,
-        updated_by: who.username,
-        synced_at: synced,
-        server_seq: seq,
-        deleted: 0,
-      });
+      const seq = this.insertNew(p, who, synced);
       this.stmt('DELETE FROM sync_gone WHERE table_name = ? AND row_id = ?').run(table, change.id);
       if (p.normalized) return this.result(table, this.getRow(table, change.id)!, 'applied');
       return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
@@ -722,14 +715,7 @@ export class SyncService {
         });
         return { table, id: change.id, outcome: 'conflict_lost', version: 0, deleted: true, row: null, conflictId };
       }
-      const seq = this.nextSeq();
-      this.insertRow(spec, change.id, p.values, {
-        updated_at: p.time,
-        updated_by: who.username,
-        synced_at: synced,
-        server_seq: seq,
-        deleted: 0,
-      });
+      const seq = this.insertNew(p, who, synced);
       this.writeMeta(table, change.id, {
         base_seq: seq,
         base_time: p.time,
@@ -848,6 +834,19 @@ export class SyncService {
   }
 
   private readonly inserts = new Map<string, Database.Statement>();
+
+  /** A row the master does not have, as the change gives it: its first version. */
+  private insertNew(p: PreparedChange, who: Principal, synced: string): number {
+    const seq = this.nextSeq();
+    this.insertRow(p.spec, p.change.id, p.values, {
+      updated_at: p.time,
+      updated_by: who.username,
+      synced_at: synced,
+      server_seq: seq,
+      deleted: 0,
+    });
+    return seq;
+  }
 
   private insertRow(spec: TableSpec, id: string, values: Record<string, StoredValue>, sync: Record<string, StoredValue>): void {
     const db = this.db;

@@ -1,3 +1,4 @@
+import { prng } from '@cacpq/db';
 import { SyncClient, SyncError, type BackupView, type JobView } from '@cacpq/sync-protocol';
 import * as fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -19,18 +20,6 @@ const HISTORIES = Number(process.env.SYNC_HISTORIES ?? (LONG ? 5000 : 200));
 const SEED = Number(process.env.RELIABILITY_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ONLY = process.env.SYNC_HISTORY !== undefined ? Number(process.env.SYNC_HISTORY) : null;
 const STEPS = 60;
-
-/** mulberry32: a small seeded generator, so a history is replayed exactly from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Table = 'customers' | 'components';
 const COLUMNS: Record<Table, { text: string[]; real: string[]; required: Record<string, string> }> = {
@@ -84,7 +73,7 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 async function runHistory(index: number): Promise<{ steps: number; syncs: number; restores: number; copies: number; conflicts: number }> {
-  const random = rng(SEED + index * 7919);
+  const random = prng(SEED + index * 7919);
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
   // On tmpfs where the machine has one: these histories test the sync's logic, not the disk's fsyncs.
   const server: TestServer = await timed('start', () =>

@@ -752,17 +752,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
    * move to the quarantine, with the server's reason, until the row is edited here again or an
    * admin decides on the server.
    */
-  private hold(
-    items: {
-      table: string;
-      id: string;
-      op: 'upsert' | 'delete';
-      column: string | null;
-      code: string;
-      message: string;
-      refusalId: number | null;
-    }[],
-  ): HeldChange[] {
+  private hold(items: Omit<HeldChange, 'heldAt'>[]): HeldChange[] {
     const at = new Date().toISOString();
     const held: HeldChange[] = [];
     this.db.transaction(() => {
