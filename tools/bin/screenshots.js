@@ -13,6 +13,7 @@ const PAGES = [
   'overview',
   'sync',
   'conflicts',
+  'refused-all',
   'growth',
   'activity',
   'backups',
