@@ -72,8 +72,19 @@ export const SyncInfoResponse = z.object({
   maxPullPage: z.number(),
   /** The largest request body the server reads: a push batch above it is split by the SDK. */
   maxBodyBytes: z.number(),
+  /** What this server understands beyond protocol 1's first release (an SDK sends the matching fields only then). */
+  features: z.array(z.string()).optional(),
   tables: z.array(TableInfo),
 });
+
+/**
+ * Features a server announces in `/sync/info`: `push-cursor` (a push's `cursor` is checked),
+ * `refusals` (refused changes listed per change, `/sync/refusals`), `give-back-lineage` (a push's
+ * `giveBackFrom`), `number-uses` (`POST /numbers/uses`). A newer SDK talking to an older server
+ * leaves out what it does not announce.
+ */
+export const SERVER_FEATURES = ['push-cursor', 'refusals', 'give-back-lineage', 'number-uses'] as const;
+export type ServerFeature = (typeof SERVER_FEATURES)[number];
 export type SyncInfoResponse = z.infer<typeof SyncInfoResponse>;
 
 export const SyncSettings = z.strictObject({

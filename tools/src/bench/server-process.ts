@@ -22,12 +22,14 @@ export function repoRoot(): string {
 
 /**
  * The built API server as a real process on a loopback port the OS picks (`CACPQ_API_MAIN` may
- * point at another build). Starting on a big master may run migrations first: hence the long wait.
+ * point at another build, `CACPQ_SERVER_NODE_ARGS` add node options such as `--cpu-prof`). Starting on a big master may run migrations first: hence the long wait.
  */
 export function startBenchServer(root: string, dataDir: string, startTimeoutMs = 300_000): Promise<BenchServer> {
   const main = process.env.CACPQ_API_MAIN ?? path.join(root, 'dist', 'api', 'apps', 'api', 'src', 'main.js');
   if (!fs.existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first.`);
-  const proc = spawn(process.execPath, [main], {
+  // CACPQ_SERVER_NODE_ARGS: extra node options for the server process (a CPU profile of it, say).
+  const nodeArgs = (process.env.CACPQ_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, main], {
     cwd: root,
     env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -112,10 +112,10 @@ export class RefusalLog {
   }
 
   /** Rows of a push that went through: an open refusal of the same workstation and row was fixed there. */
-  markFixed(clientId: string, rows: [table: string, id: string][], user: string): void {
+  markFixed(clientId: string, rows: readonly { table: string; id: string }[], user: string): void {
     const open = this.openKeys();
     if (open.size === 0) return;
-    const fixed = rows.filter(([t, id]) => open.has(key(clientId, t, id)));
+    const fixed = rows.filter((r) => open.has(key(clientId, r.table, r.id))).map((r): [string, string] => [r.table, r.id]);
     if (fixed.length === 0) return;
     try {
       const close = this.hub.prepare(

@@ -4,6 +4,7 @@ import { MasterStore, sqlTime, tableColumns, type SyncedTableDef } from '@cacpq/
 import { MASTER_INDEXES_V1, MASTER_TABLES_V1 } from '@cacpq/db';
 import {
   PROTOCOL_VERSION,
+  SERVER_FEATURES,
   SYNC_LIMITS,
   type PullQuery,
   type PullResponse,
@@ -186,6 +187,7 @@ export class SyncService {
       maxPushRows: SYNC_LIMITS.maxPushRows,
       maxPullPage: SYNC_LIMITS.maxPullPage,
       maxBodyBytes: this.config.maxBodyBytes,
+      features: [...SERVER_FEATURES],
       tables: [...TABLE_SPECS.values()].map(({ def }) => tableInfo(def)),
     };
   }
@@ -239,11 +241,7 @@ export class SyncService {
         this.events.changesAvailable(this.store.generation, response.lastSeq);
       }
       if (!response.replayed) {
-        this.refusals.markFixed(
-          req.clientId,
-          response.results.map((r) => [r.table, r.id]),
-          who.username,
-        );
+        this.refusals.markFixed(req.clientId, response.results, who.username);
         for (const r of response.results) {
           if (r.conflictId !== undefined) {
             this.ops?.conflictRecorded({ id: r.conflictId, table: r.table, rowId: r.id, user: who.username, clientId: req.clientId });
@@ -456,12 +454,15 @@ export class SyncService {
     let normalized = false;
     if (change.op === 'upsert') {
       if (!change.values) throw new RuleError('VALIDATION_FAILED', `${where}: an upsert needs values.`, null);
-      const changedSet = new Set(change.changed ?? Object.keys(change.values));
-      for (const [column, value] of Object.entries(change.values)) {
+      const entries = Object.entries(change.values);
+      // An insert (or a change that names no subset) changes every value: no lookups per column. A
+      // `changed` naming something not in values is refused below either way.
+      const changedSet = change.changed === undefined || change.changed.length >= entries.length ? null : new Set(change.changed);
+      for (const [column, value] of entries) {
         if (change.restore === true) {
           values[column] = toStoredAsIs(spec, column, value, where);
-        } else if (changedSet.has(column)) {
-          const stored = toStored(spec, column, value, where, override.includes(column));
+        } else if (changedSet === null || changedSet.has(column)) {
+          const stored = toStored(spec, column, value, where, override.length > 0 && override.includes(column));
           if (stored !== value) normalized = true;
           values[column] = stored;
         } else {
@@ -573,7 +574,8 @@ export class SyncService {
       }
       this.assertInsertable(p);
       const seq = this.insertNew(p, who, synced);
-      this.stmt('DELETE FROM sync_gone WHERE table_name = ? AND row_id = ?').run(table, change.id);
+      // Only a restore's aftermath leaves ids in sync_gone: a row made anew under one takes it out.
+      if (this.restorePoint.seq > 0) this.stmt('DELETE FROM sync_gone WHERE table_name = ? AND row_id = ?').run(table, change.id);
       if (p.normalized) return this.result(table, this.getRow(table, change.id)!, 'applied');
       return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
     }

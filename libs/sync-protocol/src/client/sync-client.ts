@@ -22,6 +22,7 @@ import {
   type RefusedChange,
   type RegisterNumbersResponse,
   type ReinitializeDetails,
+  type ServerFeature,
   type SyncInfoResponse,
   type SyncServerEvents,
   type TableInfo,
@@ -173,7 +174,8 @@ type StateKey =
   | 'file_id'
   | 'sync_counter'
   | 'local_schema'
-  | 'max_body_bytes';
+  | 'max_body_bytes'
+  | 'features';
 
 /** The largest batch of outbox entries in one push. */
 const MAX_BATCH = 2000;
@@ -259,6 +261,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       client.setState('tables', JSON.stringify(info.tables));
       client.setState('interval_minutes', String(info.syncIntervalMinutes));
       client.setState('max_body_bytes', String(info.maxBodyBytes ?? 0));
+      client.setState('features', JSON.stringify(info.features ?? []));
       await client.loadSnapshot();
       client.recordResult('success', null);
       client.current = null;
@@ -347,6 +350,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   private tablesCache: TableInfo[] | null = null;
+  private featureCache: Set<string> | null = null;
+
+  /** Whether the server announced a feature (an older server gets only what it understands). */
+  private serverHas(feature: ServerFeature): boolean {
+    this.featureCache ??= new Set(JSON.parse(this.getState('features') ?? '[]') as string[]);
+    return this.featureCache.has(feature);
+  }
 
   private get tables(): TableInfo[] {
     this.tablesCache ??= JSON.parse(this.getState('tables') ?? '[]') as TableInfo[];
@@ -571,6 +581,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const info = await this.request<SyncInfoResponse>('GET', '/api/v1/sync/info');
     this.setState('interval_minutes', String(info.syncIntervalMinutes));
     if (info.maxBodyBytes) this.setState('max_body_bytes', String(info.maxBodyBytes));
+    this.setState('features', JSON.stringify(info.features ?? []));
+    this.featureCache = null;
     try {
       if (this.getState('generation') !== info.generation)
         throw new SyncError('REINITIALIZE', 'generation changed', 409, await this.reinitDetails());
@@ -896,7 +908,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         continue;
       }
       next.body.syncId = syncId;
-      if (withCursor) next.body.cursor = Number(this.getState('cursor') ?? 0);
+      if (withCursor && this.serverHas('push-cursor')) next.body.cursor = Number(this.getState('cursor') ?? 0);
       const bodyText = JSON.stringify(next.body);
       if (Buffer.byteLength(bodyText) > this.maxBodyBytes) {
         if (next.entries > 1) {
@@ -1009,7 +1021,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     const used = this.stmt(
       'SELECT number, kind, used_at, record_table, record_id FROM _sync_numbers WHERE used_at IS NOT NULL AND registered_at IS NULL LIMIT 500',
     ).all() as { number: string; kind: NumberKind; used_at: string; record_table: string | null; record_id: string | null }[];
-    if (used.length === 0) return;
+    if (used.length === 0 || !this.serverHas('number-uses')) return;
     const answer = await this.request<RegisterNumbersResponse>('POST', '/api/v1/numbers/uses', {
       clientId: this.getState('client_id'),
       uses: used.map((u) => ({
@@ -1084,7 +1096,14 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
             pending.some((p) => p.op !== 'update') ? dataColumns(table) : pending.flatMap((p) => p.changed.split(',').filter(Boolean)),
           );
     const cols = this.columnNames(table);
-    this.upsertStatement(table, keep).run(...cols.map((c) => (c === 'server_seq' ? seq : (fromWire(values[c]) ?? null))));
+    const args = new Array<unknown>(cols.length);
+    for (let i = 0; i < cols.length; i++) {
+      const c = cols[i];
+      const v = c === 'server_seq' ? seq : values[c];
+      // A BLOB or an integer beyond 2^53 of legacy data arrives tagged: written as SQLite holds it.
+      args[i] = v === undefined ? null : v !== null && typeof v === 'object' ? fromWire(v) : v;
+    }
+    this.upsertStatement(table, keep).run(...args);
     if (!quick.noTombstones) this.stmt('DELETE FROM _sync_tombstones WHERE table_name = ? AND row_id = ?').run(table.name, id);
     if (pending.length > 0) {
       this.stmt('UPDATE _sync_outbox SET base_version = ? WHERE table_name = ? AND row_id = ? AND seq > ?').run(
@@ -1319,7 +1338,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         generation,
         clientTime: this.now().toISOString(),
         syncId,
-        ...(from ? { giveBackFrom: from } : {}),
+        ...(from && this.serverHas('give-back-lineage') ? { giveBackFrom: from } : {}),
         changes: slice,
       };
       const text = JSON.stringify(body);
