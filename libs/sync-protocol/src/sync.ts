@@ -160,6 +160,11 @@ export const PushResult = z.object({
   version: z.number(),
   /** The master's row after the batch, when it differs from what the workstation sent. */
   row: z.record(z.string(), WireValue).nullable().optional(),
+  /**
+   * Values the master stores in another form than sent (a date-time in SQLite's), when the row
+   * itself is not in the answer: the workstation writes these columns so it holds what the master holds.
+   */
+  stored: z.record(z.string(), WireValue).optional(),
   deleted: z.boolean(),
   conflictId: z.number().optional(),
 });

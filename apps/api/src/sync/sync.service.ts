@@ -67,8 +67,8 @@ export interface PreparedChange {
   time: string;
   /** Columns the rules would refuse, left unchecked because the change does not touch them. */
   unchecked: RuleError[];
-  /** A changed value is stored in another form than sent (a datetime in SQLite's): the answer carries the row. */
-  normalized: boolean;
+  /** Changed values stored in another form than sent (a datetime in SQLite's): the answer carries them. */
+  normalized: Record<string, StoredValue> | null;
 }
 
 interface ConflictRecord {
@@ -451,7 +451,7 @@ export class SyncService {
     const spec = tableSpec(change.table, where);
     const values: Record<string, StoredValue> = {};
     const unchecked: RuleError[] = [];
-    let normalized = false;
+    let normalized: Record<string, StoredValue> | null = null;
     if (change.op === 'upsert') {
       if (!change.values) throw new RuleError('VALIDATION_FAILED', `${where}: an upsert needs values.`, null);
       const entries = Object.entries(change.values);
@@ -463,7 +463,7 @@ export class SyncService {
           values[column] = toStoredAsIs(spec, column, value, where);
         } else if (changedSet === null || changedSet.has(column)) {
           const stored = toStored(spec, column, value, where, override.length > 0 && override.includes(column));
-          if (stored !== value) normalized = true;
+          if (stored !== value && typeof value !== 'boolean') (normalized ??= {})[column] = stored;
           values[column] = stored;
         } else {
           // Not touched by this edit: an old value the rules now refuse must not block it.
@@ -576,8 +576,14 @@ export class SyncService {
       const seq = this.insertNew(p, who, synced);
       // Only a restore's aftermath leaves ids in sync_gone: a row made anew under one takes it out.
       if (this.restorePoint.seq > 0) this.stmt('DELETE FROM sync_gone WHERE table_name = ? AND row_id = ?').run(table, change.id);
-      if (p.normalized) return this.result(table, this.getRow(table, change.id)!, 'applied');
-      return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
+      return {
+        table,
+        id: change.id,
+        outcome: 'applied',
+        version: seq,
+        deleted: false,
+        ...(p.normalized ? { stored: p.normalized as PushResult['stored'] } : {}),
+      };
     }
 
     const meta = this.getMeta(table, change.id);
@@ -604,8 +610,14 @@ export class SyncService {
         const seq = this.nextSeq();
         const columns = deleted ? Object.keys(p.values) : p.changed;
         this.updateRow(spec, row, meta, columns, p.values, p.time, who.username, synced, seq, 0);
-        if (p.normalized) return this.result(table, this.getRow(table, change.id)!, 'applied');
-        return { table, id: change.id, outcome: 'applied', version: seq, deleted: false };
+        return {
+          table,
+          id: change.id,
+          outcome: 'applied',
+          version: seq,
+          deleted: false,
+          ...(p.normalized ? { stored: p.normalized as PushResult['stored'] } : {}),
+        };
       }
     }
 

@@ -227,6 +227,14 @@ describe('refused changes', () => {
     await alice.auth(server.http.post('/api/v1/sync/refusals'), 'POST').send({ clientId: 'ws-int', refused: [] }).expect(400);
   });
 
+  it("answers the values it stores in another form (a date-time in SQLite's) without the whole row", async () => {
+    const res = await push(alice, [customer('stored-1', { createdAt: '2026-11-24T09:30:00Z', notes: 'x'.repeat(3000) })]).expect(200);
+    const [result] = (res.body as PushResponse).results;
+    expect(result).toMatchObject({ outcome: 'applied', stored: { createdAt: '2026-11-24 09:30:00.000' } });
+    expect(result.row).toBeUndefined();
+    expect(row('customers', 'stored-1')!.createdAt).toBe('2026-11-24 09:30:00.000');
+  });
+
   it('closes an open refusal as fixed when the workstation sends the row again and it goes through', async () => {
     await push(alice, [customer('fix-me', { type: 'oem' })], { clientId: 'ws-fixer' }).expect(400);
     await push(alice, [customer('fix-me', { type: 'OEM' })], { clientId: 'ws-fixer' }).expect(200);

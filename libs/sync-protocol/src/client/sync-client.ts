@@ -1006,6 +1006,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         const maxSeq = maxSeqOf.get(`${r.table}\u0000${r.id}`) ?? 0;
         if (r.row || r.deleted) this.applyRow(this.table(r.table), r.row ?? { id: r.id }, r.version, r.deleted, maxSeq);
         else this.stmt(`UPDATE ${q(r.table)} SET server_seq = ? WHERE id = ?`).run(r.version, r.id);
+        if (r.stored && !r.row) this.writeStored(r.table, r.id, r.stored, maxSeq);
         // Edits made while this batch was in flight now build on the version the server gave it.
         rebase.run(r.version, r.table, r.id, maxSeq);
       }
@@ -1014,6 +1015,27 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       this.stmt('DELETE FROM _sync_outbox WHERE seq > ? AND seq <= ?').run(batch.from, batch.to);
       this.stmt('DELETE FROM _sync_pending WHERE batch_id = ?').run(batch.body.batchId);
     });
+  }
+
+  /**
+   * Values the master stores in another form than this workstation sent them (a date-time in
+   * SQLite's): written here too, but for columns edited again since the batch was built.
+   */
+  private writeStored(table: string, id: string, stored: Record<string, unknown>, afterSeq: number): void {
+    const edited = new Set(
+      (
+        this.stmt('SELECT changed FROM _sync_outbox WHERE table_name = ? AND row_id = ? AND seq > ?')
+          .pluck()
+          .all(table, id, afterSeq) as string[]
+      ).flatMap((c) => c.split(',')),
+    );
+    const known = new Set(this.dataColumnNames(this.table(table)));
+    const cols = Object.keys(stored).filter((c) => known.has(c) && !edited.has(c));
+    if (cols.length === 0) return;
+    this.stmt(`UPDATE ${q(table)} SET ${cols.map((c) => `${q(c)} = ?`).join(', ')} WHERE id = ?`).run(
+      ...cols.map((c) => fromWire(stored[c])),
+      id,
+    );
   }
 
   /** Numbers taken offline from the reserved block are registered with the server, with the record using each. */
