@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { createHash, randomBytes, scryptSync } from 'node:crypto';
+import { verify as argon2Verify } from '@node-rs/argon2';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SyncClient, SyncError } from '@cacpq/sync-protocol';
@@ -722,7 +723,7 @@ describe('secrets at rest', () => {
     expect(stopped.files.some((f) => f.startsWith('backups/'))).toBe(true);
     expect(stopped.findings).toEqual([]);
 
-    // What hub.db does hold: scrypt hashes of the passwords, sha256 digests of tokens and session cookies.
+    // What hub.db does hold: argon2id hashes of the passwords, sha256 digests of tokens and session cookies.
     const hub = new Database(path.join(dataDir, 'hub', 'hub.db'), { readonly: true });
     const users = hub.prepare('SELECT username, password_hash AS hash FROM users').all() as { username: string; hash: string | null }[];
     let checked = 0;
@@ -732,10 +733,9 @@ describe('secrets at rest', () => {
         expect(row.hash).toBeNull();
         continue;
       }
-      const m = /^scrypt\$32768\$8\$1\$([A-Za-z0-9_-]{22})\$([A-Za-z0-9_-]{43})$/.exec(row.hash ?? '');
-      expect({ username, hash: m ? 'scrypt' : row.hash }).toEqual({ username, hash: 'scrypt' });
-      const key = scryptSync(a.password, Buffer.from(m![1], 'base64url'), 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
-      expect(key.toString('base64url')).toBe(m![2]);
+      const m = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/.exec(row.hash ?? '');
+      expect({ username, hash: m ? 'argon2id' : row.hash }).toEqual({ username, hash: 'argon2id' });
+      expect({ username, verified: await argon2Verify(row.hash!, a.password) }).toEqual({ username, verified: true });
       checked++;
     }
     const tokenHashes = new Set(hub.prepare('SELECT token_hash FROM device_tokens').pluck().all() as string[]);
@@ -751,7 +751,7 @@ describe('secrets at rest', () => {
       forms: 7,
       running: { files: live.files.length, bytes: live.bytes },
       stopped: { files: stopped.files.length, bytes: stopped.bytes },
-      scryptHashesVerified: checked,
+      argon2idHashesVerified: checked,
       tokenDigestsVerified: tokens.length,
       sessionDigestsFound: liveSessions.length,
     };

@@ -60,9 +60,12 @@ history. Refused when the master already holds data.
   },
   users: {
     summary: 'list, create and change accounts',
-    usage: 'cacpq users [list | create NAME --role ROLE [--password P] | set NAME [--role R] [--password P] | disable NAME | enable NAME]',
+    usage:
+      'cacpq users [list | create NAME --role ROLE [--password P] | set NAME [--role R] [--password P] | password NAME | disable NAME | enable NAME]',
     help: `Accounts (admin). Roles: admin, manager, user. An account created without a password can
 only sync with device tokens.
+  password NAME      set a new password for NAME, asked twice at the terminal (not echoed) or read
+                     with --password-stdin; NAME's dashboard sessions end
   --password-stdin   read the password from standard input (keeps it out of the shell history)`,
     options: { role: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, json: { type: 'boolean' } },
     async run(client, v, [action = 'list', name]) {
@@ -93,6 +96,19 @@ only sync with device tokens.
           const body = { username: needName(), role: v.role, ...(v.password ? { password: v.password } : {}) };
           const u = await client.request<UserView>('POST', '/api/v1/users', body);
           return out(`Created ${u.username} (${u.role}).`);
+        }
+        case 'password': {
+          const user = needName();
+          let password = v.password as string | undefined;
+          if (password === undefined) {
+            if (!process.stdin.isTTY)
+              throw new CliError('Give the new password on standard input with --password-stdin (it is asked for only at a terminal).', 2);
+            password = await promptHidden(`New password for ${user}: `);
+            if ((await promptHidden('The same again: ')) !== password)
+              throw new CliError('The two passwords differ; nothing was changed.', 2);
+          }
+          await client.request<UserView>('PATCH', `/api/v1/users/${encodeURIComponent(user)}`, { password });
+          return out(`The password of ${user} was changed; their dashboard sessions were ended.`);
         }
         case 'set':
         case 'disable':
@@ -289,6 +305,35 @@ CACPQ_API_MAIN=FILE runs another build of the server (default dist/api/apps/api/
     },
   },
 };
+
+/** Asks at the terminal without echoing what is typed. */
+function promptHidden(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    let answer = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const done = (err: Error | null) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(answer);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return done(null);
+        if (ch === '\u0003') return done(new CliError('Interrupted; nothing was changed.', 130));
+        if (ch === '\u007f' || ch === '\b') answer = answer.slice(0, -1);
+        else answer += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -7,7 +7,7 @@ import { ApiException } from '../common/api-exception';
 import type { AppRequest, Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { LoginRateLimiter } from './login-rate-limiter';
-import { hashPassword, verifyPassword } from './passwords';
+import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { SessionsService } from './sessions.service';
 
 @Injectable()
@@ -46,7 +46,17 @@ export class AuthService {
     }
     this.limiter.recordSuccess(body.username, ip);
     const { secret, session } = await this.sessions.create(user, { ip, userAgent: req.get('user-agent') ?? null });
-    await this.users.update({ id: user.id }, { lastLoginAt: sqlTime() });
+    // A hash of an earlier version (weaker parameters) is made again now that the password is known.
+    const rehashed = needsRehash(user.passwordHash) ? { passwordHash: await hashPassword(body.password) } : {};
+    await this.users.update({ id: user.id }, { lastLoginAt: sqlTime(), ...rehashed });
+    if (rehashed.passwordHash)
+      await this.audit.record(req, {
+        action: 'auth.rehash',
+        actor: user.username,
+        actorRole: user.role,
+        target: user.username,
+        details: { algorithm: 'argon2id' },
+      });
     await this.audit.record(req, { action: 'auth.login', actor: user.username, actorRole: user.role });
     return {
       secret,

@@ -1,3 +1,4 @@
+import { randomBytes, scryptSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import { ADMIN_PASSWORD, makeUser, sessionCaller, startTestServer, tokenCaller, type Caller, type TestServer } from './harness';
 
@@ -190,7 +191,7 @@ describe('accounts and access', () => {
     expect(mine.map((e) => e.outcome).sort()).toEqual(['denied', 'failed', 'failed', 'failed']);
   });
 
-  it('stores passwords as scrypt hashes and tokens as sha256, never in clear (checked in the file)', async () => {
+  it('stores passwords as argon2id hashes and tokens as sha256, never in clear (checked in the file)', async () => {
     const made = await makeUser(server, admin, 'hashcheck', 'user');
     const token = (await admin.auth(server.http.post('/api/v1/users/hashcheck/tokens'), 'POST').send({ device: 'x' }).expect(201)).body
       .token as string;
@@ -201,7 +202,21 @@ describe('accounts and access', () => {
     const rows = server.store.hubDb.prepare(`SELECT password_hash FROM users WHERE username = 'hashcheck'`).get() as {
       password_hash: string;
     };
-    expect(rows.password_hash).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(rows.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  it("hashes an earlier version's scrypt password again with argon2id at the next sign-in, and audits it", async () => {
+    const made = await makeUser(server, admin, 'oldhash', 'user');
+    const salt = randomBytes(16);
+    const key = scryptSync(made.password, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const old = `scrypt$32768$8$1$${salt.toString('base64url')}$${key.toString('base64url')}`;
+    server.store.hubDb.prepare(`UPDATE users SET password_hash = ? WHERE username = 'oldhash'`).run(old);
+    expect(server.store.hubDb.prepare(`SELECT password_hash FROM users WHERE username = 'oldhash'`).pluck().get()).toBe(old);
+    await server.http.post('/api/v1/auth/login').send({ username: 'oldhash', password: made.password }).expect(200);
+    expect(server.store.hubDb.prepare(`SELECT password_hash FROM users WHERE username = 'oldhash'`).pluck().get()).toMatch(/^\$argon2id\$/);
+    await server.http.post('/api/v1/auth/login').send({ username: 'oldhash', password: made.password }).expect(200);
+    const audit = (await admin.auth(server.http.get('/api/v1/audit?action=auth.rehash'), 'GET').expect(200)).body as { target: string }[];
+    expect(audit.filter((e) => e.target === 'oldhash')).toHaveLength(1);
   });
 
   it('audits account and admin actions with who, what and the outcome', async () => {

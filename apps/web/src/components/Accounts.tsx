@@ -150,6 +150,89 @@ function RoleControl({ user, busy, onChange }: { user: UserView; busy: boolean; 
   );
 }
 
+/** An admin sets a new password for an account (no current password asked); the account's sessions end. */
+function SetPassword({ username, onDone, onClose }: { username: string; onDone: (username: string) => void; onClose: () => void }) {
+  const [password, setPassword] = useState('');
+  const [again, setAgain] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const first = useRef<HTMLInputElement>(null);
+
+  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (busy) return;
+    setProblem(null);
+    setError(null);
+    if (password.length < 10) {
+      setProblem('The password needs at least 10 characters.');
+      first.current?.focus();
+      return;
+    }
+    if (password !== again) {
+      setProblem('The two passwords differ.');
+      return;
+    }
+    setBusy(true);
+    try {
+      await api.patch<UserView>(userPath(username), { password });
+      onDone(username);
+    } catch (err) {
+      setError(asApiError(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="card" id="set-password-panel" data-testid="set-password" aria-labelledby="set-password-heading">
+      <h2 id="set-password-heading">New password for {username}</h2>
+      <p className="muted small">Their open dashboard sessions end; device tokens keep working.</p>
+      {error ? <ErrorNotice error={error} lead={`The password of ${username} was not set.`} /> : null}
+      <form onSubmit={onSubmit} noValidate>
+        <div className="field">
+          <label htmlFor="set-password-new">New password</label>
+          <input
+            id="set-password-new"
+            ref={first}
+            type="password"
+            autoComplete="new-password"
+            autoFocus
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            aria-describedby={problem ? 'set-password-problem' : 'set-password-hint'}
+          />
+          <span className="field-hint" id="set-password-hint">
+            At least 10 characters. Give it to {username} another way than e-mail.
+          </span>
+        </div>
+        <div className="field">
+          <label htmlFor="set-password-again">New password again</label>
+          <input
+            id="set-password-again"
+            type="password"
+            autoComplete="new-password"
+            value={again}
+            onChange={(e) => setAgain(e.target.value)}
+          />
+        </div>
+        {problem ? (
+          <p className="field-error" id="set-password-problem" role="alert">
+            {problem}
+          </p>
+        ) : null}
+        <div className="form-actions">
+          <button className="button" type="submit" disabled={busy} aria-busy={busy}>
+            Set password
+          </button>
+          <button className="button button-secondary" type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
 /** Accounts with their role, state and device tokens; admins create, change, disable and issue/revoke, managers read. */
 export default function Accounts() {
   const me = useCurrentUser();
@@ -159,6 +242,7 @@ export default function Accounts() {
   const [busyUser, setBusyUser] = useState<string | null>(null);
   const [rowError, setRowError] = useState<{ lead: string; error: ApiError } | null>(null);
   const [disabling, setDisabling] = useState<UserView | null>(null);
+  const [settingPassword, setSettingPassword] = useState<string | null>(null);
   const [announcement, setAnnouncement] = useState('');
   const tokensHeading = useRef<HTMLHeadingElement>(null);
 
@@ -267,6 +351,18 @@ export default function Accounts() {
                             Tokens
                           </button>
                           {admin && !self ? (
+                            <button
+                              className="button button-secondary button-small"
+                              type="button"
+                              aria-expanded={settingPassword === u.username}
+                              aria-controls={settingPassword === u.username ? 'set-password-panel' : undefined}
+                              aria-label={`Set a new password for ${u.username}`}
+                              onClick={() => setSettingPassword((current) => (current === u.username ? null : u.username))}
+                            >
+                              Set password…
+                            </button>
+                          ) : null}
+                          {admin && !self ? (
                             u.disabled ? (
                               <button
                                 className="button button-secondary button-small"
@@ -336,6 +432,19 @@ export default function Accounts() {
         </p>
         {content}
       </section>
+
+      {settingPassword ? (
+        <SetPassword
+          key={settingPassword}
+          username={settingPassword}
+          onDone={(username) => {
+            setAnnouncement(`The password of ${username} was set; their dashboard sessions were ended.`);
+            setSettingPassword(null);
+            users.reload();
+          }}
+          onClose={() => setSettingPassword(null)}
+        />
+      ) : null}
 
       {selected ? (
         <DeviceTokens

@@ -70,10 +70,11 @@ export default function AppShell({ children }: { children: ReactNode }) {
       ) : (
         <ErrorNotice error={me.error} onRetry={me.reload} lead="Your account could not be loaded." />
       );
-  } else if (user?.role === 'user') {
+  } else if (user?.role === 'user' && pathname !== '/password') {
     body = (
       <div className="notice" role="note" data-testid="role-notice">
-        This account is for workstation sync; the dashboard is for managers and administrators.
+        This account is for workstation sync; the dashboard is for managers and administrators. You can{' '}
+        <Link href="/password">change your password</Link> here.
       </div>
     );
   } else {
@@ -120,6 +121,11 @@ export default function AppShell({ children }: { children: ReactNode }) {
                   <span className="user-badge" data-testid="current-user">
                     <strong>{user.username}</strong> ({user.role})
                   </span>
+                ) : null}
+                {user ? (
+                  <Link className="shell-password-link" href="/password" aria-current={pathname === '/password' ? 'page' : undefined}>
+                    Change password
+                  </Link>
                 ) : null}
                 {operator ? <LiveStatus /> : null}
                 <button className="button button-secondary" type="button" onClick={signOut} disabled={signingOut} aria-busy={signingOut}>

@@ -1004,11 +1004,14 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     this.applying(() => {
       for (const r of answer?.results ?? []) {
         const maxSeq = maxSeqOf.get(`${r.table}\u0000${r.id}`) ?? 0;
-        if (r.row || r.deleted) this.applyRow(this.table(r.table), r.row ?? { id: r.id }, r.version, r.deleted, maxSeq);
+        let taken = true;
+        if (r.row || r.deleted) taken = this.applyRow(this.table(r.table), r.row ?? { id: r.id }, r.version, r.deleted, maxSeq);
         else this.stmt(`UPDATE ${q(r.table)} SET server_seq = ? WHERE id = ?`).run(r.version, r.id);
         if (r.stored && !r.row) this.writeStored(r.table, r.id, r.stored, maxSeq);
-        // Edits made while this batch was in flight now build on the version the server gave it.
-        rebase.run(r.version, r.table, r.id, maxSeq);
+        // Edits made while this batch was in flight now build on the version the server gave it, but
+        // only where this workstation took that version: a row it deleted meanwhile never saw what
+        // others changed in it, and its delete must meet those changes as a conflict.
+        if (taken) rebase.run(r.version, r.table, r.id, maxSeq);
       }
       // The batch holds every entry in its range, so one range delete clears it.
       this.stmt('DELETE FROM _sync_outbox_base WHERE seq > ? AND seq <= ?').run(batch.from, batch.to);
@@ -1079,6 +1082,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
    * back) are kept (they go up at the next push, based on this version); a server delete of a row
    * with local changes waits for that push, where the server records the conflict.
    */
+  /** Returns whether the row now stands at `seq` here (false when a local delete not yet pushed kept it deleted). */
   private applyRow(
     table: TableInfo,
     values: Row,
@@ -1086,7 +1090,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     deleted: boolean,
     skipUpTo = 0,
     quick: { noPending: boolean; noTombstones: boolean; held: Set<string> | null } = { noPending: false, noTombstones: false, held: null },
-  ): void {
+  ): boolean {
     const id = values.id as string;
     const checkHeld = !quick.noPending || quick.held?.has(`${table.name}\u0000${id}`) === true;
     const pending = !checkHeld
@@ -1099,7 +1103,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           changed: string;
         }[]);
     if (deleted) {
-      if (pending.length > 0) return;
+      if (pending.length > 0) return false;
       this.stmt(`DELETE FROM ${q(table.name)} WHERE id = ?`).run(id);
       this.stmt('INSERT OR REPLACE INTO _sync_tombstones (table_name, row_id, seq, deleted_at) VALUES (?, ?, ?, ?)').run(
         table.name,
@@ -1107,10 +1111,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         seq,
         (values.updated_at as string) ?? null,
       );
-      return;
+      return true;
     }
     // A row deleted here and not yet pushed stays deleted: the delete goes up and the server decides.
-    if (pending.some((p) => p.op === 'delete')) return;
+    if (pending.some((p) => p.op === 'delete')) return false;
     const keep =
       pending.length === 0
         ? null
@@ -1135,6 +1139,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         skipUpTo,
       );
     }
+    return true;
   }
 
   private readonly columnCache = new Map<string, string[]>();
