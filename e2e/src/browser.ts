@@ -61,13 +61,35 @@ export async function startDashboard(): Promise<{ url: string; proc: ChildProces
   };
 }
 
-/** Real Chromium, headless, in a fresh profile, talking only to loopback. */
-export async function launchBrowser(): Promise<BrowserContext> {
+/**
+ * The name the browser reaches the server by, as an admin's PC reaches the NAS: Chromium maps it to
+ * loopback. Browsers treat `localhost` and `127.0.0.1` as secure and exempt them from HTTPS upgrades,
+ * so a test by those names passes where a real admin's browser fails.
+ */
+export const LAN_HOST = 'nas.test';
+
+/** The address a browser opens for a server on loopback port `port`: by the LAN name. */
+export function lanUrl(port: number, scheme: 'http' | 'https' = 'http'): string {
+  return `${scheme}://${LAN_HOST}:${port}`;
+}
+
+export interface BrowserOptions {
+  /**
+   * Base64 SHA-256 hashes of certificates' public keys (SPKI) the browser trusts, as an admin
+   * trusts a NAS's self-signed certificate: by what it is, not by a CA.
+   */
+  trustSpki?: string[];
+}
+
+/** Real Chromium, headless, in a fresh profile, talking only to loopback; `nas.test` is loopback. */
+export async function launchBrowser(opts: BrowserOptions = {}): Promise<BrowserContext> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM} (apt-get install -y chromium).`);
   return chromium.launchPersistentContext(tempDir('chromium'), {
     executablePath: CHROMIUM,
     viewport: { width: 1366, height: 860 },
     args: [
+      `--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`,
+      ...(opts.trustSpki?.length ? [`--ignore-certificate-errors-spki-list=${opts.trustSpki.join(',')}`] : []),
       '--headless',
       '--no-sandbox',
       '--disable-gpu',
@@ -190,6 +212,10 @@ export interface DashboardSuiteOptions {
 }
 
 export interface DashboardSuite {
+  /** The server's address as the browser opens it: by the LAN name (`http://nas.test:PORT`). */
+  url: string;
+  /** Requests the browser could not complete (DNS, TLS, refused, cut), aborted navigations aside. */
+  failedRequests: string[];
   /** The suite's temporary directory: the server's data is `dataDir` inside it, workstations may go beside. */
   dir: string;
   dataDir: string;
@@ -213,13 +239,13 @@ export interface DashboardSuite {
 export function dashboardSuite(name: string, opts: DashboardSuiteOptions = {}): DashboardSuite {
   const suite = {
     async signIn(page: Page, username: string, password: string) {
-      await signIn(suite.browser, page, suite.server.url, username, password);
-      await page.waitForURL(`${suite.server.url}/`);
+      await signIn(suite.browser, page, suite.url, username, password);
+      await page.waitForURL(`${suite.url}/`);
       await page.getByTestId('overview').waitFor();
     },
     async open(page: Page, label: string, pathname: string, ready: string) {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: label, exact: true }).click();
-      await page.waitForURL(`${suite.server.url}${pathname}`);
+      await page.waitForURL(`${suite.url}${pathname}`);
       await page.locator(ready).first().waitFor();
     },
   } as DashboardSuite;
@@ -239,7 +265,14 @@ export function dashboardSuite(name: string, opts: DashboardSuiteOptions = {}): 
       const made = await suite.call('POST', '/api/v1/users', { username, role, ...(password ? { password } : {}) });
       expect({ username, status: made.status }).toEqual({ username, status: 201 });
     }
+    suite.url = lanUrl(suite.server.port);
+    suite.failedRequests = [];
     suite.browser = await launchBrowser();
+    suite.browser.on('requestfailed', (request) => {
+      const failure = request.failure()?.errorText ?? '';
+      // A navigation or a page leaving cancels what it had in flight: that is not a failure.
+      if (failure !== 'net::ERR_ABORTED') suite.failedRequests.push(`${request.method()} ${request.url()}: ${failure}`);
+    });
   });
 
   afterAll(async () => {

@@ -36,7 +36,6 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     }
     const backups = (await (await call('GET', '/api/v1/backups')).json()) as { name: string; status: string }[];
     backupName = backups.find((b) => b.name.startsWith('manual/') && b.status === 'verified')!.name;
-    await suite.browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   });
 
   const { signIn, open: openPage } = suite;
@@ -69,7 +68,7 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     }
     expect(focused).toBe('Users and tokens');
     await page.keyboard.press('Enter');
-    await page.waitForURL(`${suite.server.url}/accounts`);
+    await page.waitForURL(`${suite.url}/accounts`);
     await userRow(page, 'admin').waitFor();
     await expect(nav(page).getByRole('link', { name: 'Users and tokens' }).getAttribute('aria-current')).resolves.toBe('page');
     await expect(nav(page).getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).resolves.toBeNull();
@@ -82,15 +81,15 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     // Create a manager and a user through the form (a too-short password is pointed out first).
     await page.getByLabel('Username').fill(MANAGER.username);
     await page.getByLabel('Role', { exact: true }).selectOption('manager');
-    await page.getByLabel('Password').fill('short');
+    await page.getByLabel('Password', { exact: true }).fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
     await expectText(page.locator('#new-password-error'), { is: 'A password has at least 10 characters.' });
-    await page.getByLabel('Password').fill(MANAGER.password);
+    await page.getByLabel('Password', { exact: true }).fill(MANAGER.password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.locator(`[data-testid="accounts-table"] tbody tr[data-user="${MANAGER.username}"][data-role="manager"]`).waitFor();
     await page.getByLabel('Username').fill(WES.username);
     await page.getByLabel('Role', { exact: true }).selectOption('user');
-    await page.getByLabel('Password').fill(WES.password);
+    await page.getByLabel('Password', { exact: true }).fill(WES.password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await userRow(page, WES.username).waitFor();
     expect((await login(MANAGER.username, MANAGER.password)).status).toBe(200);
@@ -123,12 +122,21 @@ describe('users, device tokens, the audit log and backup downloads in the dashbo
     await expectText(issued.getByTestId('shown-once'), { contains: 'it will not be shown again' });
     token = await issued.getByTestId('issued-token-value').inputValue();
     expect(token.length).toBeGreaterThan(20);
+    // Over plain HTTP on the LAN there is no Clipboard API (not a secure context): the page selects the
+    // token and copies it the old way. What was copied is what the copy event saw selected in the field.
+    expect(await page.evaluate(() => window.isSecureContext && 'clipboard' in navigator)).toBe(false);
+    await page.evaluate(() => {
+      document.addEventListener('copy', () => {
+        const field = document.activeElement as HTMLInputElement;
+        (window as unknown as { copied: string }).copied = field.value.slice(field.selectionStart ?? 0, field.selectionEnd ?? 0);
+      });
+    });
     await issued.getByRole('button', { name: 'Copy' }).click();
     await issued
       .getByTestId('copy-state')
       .filter({ hasText: /^Copied to the clipboard\.$/ })
       .waitFor();
-    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(token);
+    await expect(page.evaluate(() => (window as unknown as { copied: string }).copied)).resolves.toBe(token);
     await panel.locator(`[data-testid="tokens-table"] tr[data-device="${DEVICE}"][data-revoked="false"]`).waitFor();
     await userRow(page, WORKSTATION).locator('td.num', { hasText: /^1$/ }).waitFor();
 

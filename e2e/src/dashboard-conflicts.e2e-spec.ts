@@ -60,7 +60,7 @@ describe('conflicts and growth in the dashboard (real Chromium, demo data, live 
     await expectText(page.getByTestId('summary-totals'), { matches: /^[\d,]+ syncs, \d+ conflicts? / });
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Growth' }).click();
-    await page.waitForURL(`${suite.server.url}/growth`);
+    await page.waitForURL(`${suite.url}/growth`);
     for (const id of ['growth-size-chart', 'growth-projection-chart', 'growth-tables-chart']) {
       const drawn = await canvasPixels(page, id);
       expect({ id, wide: drawn.width > 0, painted: drawn.painted > 100 }).toEqual({ id, wide: true, painted: true });

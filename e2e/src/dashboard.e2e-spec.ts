@@ -13,7 +13,7 @@ describe('the dashboard in real Chromium, through the one origin', () => {
 
   /** The login page only: some accounts here never reach the Overview. */
   async function signIn(page: Page, username: string, password: string): Promise<void> {
-    await signInAs(suite.browser, page, suite.server.url, username, password);
+    await signInAs(suite.browser, page, suite.url, username, password);
   }
 
   it('sends a signed-out visitor to the login page and explains a wrong password', async () => {
@@ -22,7 +22,7 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     // (Next.js keeps its own role="alert" route announcer on the page, hence the id.)
     await page.locator('#login-error').waitFor();
     await expectText(page.locator('#login-error'), { contains: 'Wrong username or password.' });
-    expect(page.url()).toBe(`${suite.server.url}/login?next=%2F`);
+    expect(page.url()).toBe(`${suite.url}/login?next=%2F`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'login.png') });
     await page.close();
   });
@@ -30,7 +30,7 @@ describe('the dashboard in real Chromium, through the one origin', () => {
   it('logs an admin in and shows the server health on the overview', async () => {
     const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
-    await page.waitForURL(`${suite.server.url}/`);
+    await page.waitForURL(`${suite.url}/`);
     const overview = page.getByTestId('overview');
     await overview.waitFor();
     await page.getByTestId('files-table').waitFor();
@@ -87,7 +87,7 @@ describe('the dashboard in real Chromium, through the one origin', () => {
     await signIn(page, 'mira', 'mira-password-1');
     await page.getByTestId('overview').waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Alerts' }).click();
-    await page.waitForURL(`${suite.server.url}/alerts`);
+    await page.waitForURL(`${suite.url}/alerts`);
     // The server ends the /ops socket at once (and the session); the page leaves for the sign-in page by itself.
     expect((await suite.call('PATCH', '/api/v1/users/mira', { disabled: true })).status).toBe(200);
     // Two redirects may race (the socket's `revoked` and a refused refresh), aborting one navigation

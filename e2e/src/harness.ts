@@ -42,13 +42,13 @@ export function startServer(opts: StartOptions): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${out}`)), 30_000);
     const onData = () => {
-      const m = /listening: open http:\/\/([^:]+):(\d+)\//.exec(out);
+      const m = /listening: open (https?):\/\/([^:]+):(\d+)\//.exec(out);
       if (!m) return;
       clearTimeout(timer);
       proc.stdout!.off('data', onData);
-      const port = Number(m[2]);
+      const port = Number(m[3]);
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `${m[1]}://127.0.0.1:${port}`,
         port,
         proc,
         output: () => out,

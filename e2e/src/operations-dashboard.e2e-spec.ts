@@ -65,7 +65,7 @@ describe('backups, restores and maintenance mode in the dashboard (real Chromium
     const page = await suite.browser.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
     const overview = await suite.browser.newPage();
-    await overview.goto(`${suite.server.url}/`);
+    await overview.goto(`${suite.url}/`);
     await overview.getByTestId('overview').waitFor();
     const generationBefore = ((await (await fetch(`${suite.server.url}/api/health/ready`)).json()) as { generation: string }).generation;
     await openBackups(page);

@@ -22,12 +22,12 @@ function faketimeOffset(clock: ClockOffset): string | null {
   return typeof clock === 'number' ? `${clock >= 0 ? '+' : ''}${clock}h` : clock;
 }
 
-/** Runs `cacpq` as its own process; with a clock offset, under faketime (node and SQLite see the shifted clock). */
-export function cacpq(args: string[], env: Record<string, string> = {}, clock: ClockOffset = 0): CliResult {
+/** Runs `cacpq` as its own process (`stdin` its standard input); with a clock offset, under faketime (node and SQLite see the shifted clock). */
+export function cacpq(args: string[], env: Record<string, string> = {}, clock: ClockOffset = 0, stdin?: string): CliResult {
   const offset = faketimeOffset(clock);
   const cmd = offset ? 'faketime' : process.execPath;
   const argv = offset ? ['-f', offset, process.execPath, CLI, ...args] : [CLI, ...args];
-  const r = spawnSync(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000, input: stdin });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

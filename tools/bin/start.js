@@ -1,17 +1,42 @@
 #!/usr/bin/env node
 // `npm start`: builds what is missing or out of date, then runs the API server on PORT (the one
-// origin people open) and the Next.js dashboard behind it on 127.0.0.1:WEB_PORT.
+// origin people open) and the Next.js dashboard behind it on a loopback port: WEB_PORT if set, else
+// a free one chosen at start (so a busy PORT+1 never stops the start).
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..', '..');
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NX_DAEMON: 'false' };
-const port = Number(env.PORT || 3000);
-const webPort = Number(env.WEB_PORT || port + 1);
-if (!Number.isInteger(webPort) || webPort < 1 || webPort > 65535) {
-  console.error(`WEB_PORT must be a whole number from 1 to 65535 (got "${env.WEB_PORT}"). Not started.`);
+
+function portSetting(name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`${name} must be a whole number from 0 to 65535 (got "${raw}"). Not started.`);
+    process.exit(2);
+  }
+  return n;
+}
+portSetting('PORT', 3000); // checked here so a bad PORT is named before anything is built or started
+const fixedWebPort = portSetting('WEB_PORT', undefined);
+if (fixedWebPort === 0) {
+  console.error('WEB_PORT must be a port from 1 to 65535, or unset for a free one. Not started.');
   process.exit(2);
+}
+
+/** A loopback port nobody listens on now: the OS picks it. */
+function freeLoopbackPort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 function newestMtime(dir) {
@@ -63,7 +88,14 @@ function stop(code) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-run('dashboard', [path.join(root, 'node_modules/next/dist/bin/next'), 'start', 'apps/web', '-p', String(webPort), '-H', '127.0.0.1'], {
-  PORT: String(webPort),
+async function main() {
+  const webPort = fixedWebPort ?? (await freeLoopbackPort());
+  run('dashboard', [path.join(root, 'node_modules/next/dist/bin/next'), 'start', 'apps/web', '-p', String(webPort), '-H', '127.0.0.1'], {
+    PORT: String(webPort),
+  });
+  run('server', [path.join(root, 'dist/api/apps/api/src/main.js')], { WEB_URL: `http://127.0.0.1:${webPort}` });
+}
+main().catch((err) => {
+  console.error(`Not started: ${err.message}`);
+  process.exit(1);
 });
-run('server', [path.join(root, 'dist/api/apps/api/src/main.js')], { WEB_URL: `http://127.0.0.1:${webPort}` });

@@ -12,6 +12,7 @@ import { DeviceTokensService } from './auth/device-tokens.service';
 import { LocalCliTokenService } from './auth/local-cli-token.service';
 import { Revocations } from './auth/revocations';
 import { SessionsService } from './auth/sessions.service';
+import { DirectoryService } from './directory/directory.service';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { LOGGER } from './common/tokens';
 import { AppConfig } from './config/app-config';
@@ -56,6 +57,7 @@ import { AlertSettingsService } from './alerts/alert-settings.service';
 import { AlertsController } from './alerts/alerts.controller';
 import { AlertsService } from './alerts/alerts.service';
 import { WorkstationClocks } from './alerts/workstation-clocks';
+import { ServerTls, ServerTlsController } from './tls/server-tls';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -66,7 +68,7 @@ export class AppModule implements NestModule {
       .forRoutes('api/v1/sync/*path', 'api/v1/numbers/*path', 'api/v1/numbers', 'api/v1/conflicts/*path', 'api/v1/demo/*path');
   }
 
-  static forRoot(deps: { config: AppConfig; store: MasterStore; logger: Logger }): DynamicModule {
+  static forRoot(deps: { config: AppConfig; store: MasterStore; logger: Logger; tls?: ServerTls }): DynamicModule {
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(deps), ScheduleModule.forRoot()],
@@ -86,6 +88,7 @@ export class AppModule implements NestModule {
         MonitoringController,
         MetricsController,
         AlertsController,
+        ServerTlsController,
       ],
       providers: [
         AuditService,
@@ -93,6 +96,7 @@ export class AppModule implements NestModule {
         SessionsService,
         DeviceTokensService,
         LocalCliTokenService,
+        DirectoryService,
         AuthService,
         UsersService,
         DemoService,
@@ -124,6 +128,7 @@ export class AppModule implements NestModule {
         AlertNotifier,
         AlertsService,
         AuthGuard,
+        { provide: ServerTls, useValue: deps.tls ?? new ServerTls(null, undefined) },
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useFactory: (logger: Logger) => new AllExceptionsFilter(logger), inject: [LOGGER] },
       ],

@@ -21,15 +21,56 @@ import { jsonBody, requestId, requestLog } from './common/http-pipeline';
 import type { AppRequest } from './common/request-context';
 import { NestPinoLogger } from './common/logger';
 import { AppConfig } from './config/app-config';
+import { ServerTls } from './tls/server-tls';
+import type { TlsMaterial } from './tls/tls-material';
 import { SERVER_VERSION } from './version';
 import { dashboardProxy, isServerPath } from './web/dashboard-proxy';
+
+/**
+ * Security headers, strict for the API and looser for the dashboard pages (inline scripts for
+ * hydration). HTTPS-only headers — HSTS, `upgrade-insecure-requests`, the cross-origin opener
+ * policy — go only on answers to requests that arrived over TLS (directly, or through a trusted
+ * proxy): sent over plain HTTP to an admin opening http://nas:3000 from their PC, they make the
+ * browser rewrite every script and stylesheet to https, and the dashboard never loads.
+ */
+function securityHeaders(): (req: Request, res: Response, next: NextFunction) => void {
+  const build = (secure: boolean, page: boolean) =>
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          defaultSrc: ["'self'"],
+          ...(page ? { scriptSrc: ["'self'", "'unsafe-inline'"], connectSrc: ["'self'", 'ws:', 'wss:'] } : {}),
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: page ? ["'self'", 'data:', 'blob:'] : ["'self'", 'data:'],
+          upgradeInsecureRequests: secure ? [] : null,
+        },
+      },
+      // One year, for this host only: the NAS's name says nothing about its domain's other hosts.
+      strictTransportSecurity: secure ? { maxAge: 365 * 24 * 3600, includeSubDomains: false } : false,
+      crossOriginOpenerPolicy: secure,
+      originAgentCluster: secure,
+    });
+  const headers = {
+    api: { secure: build(true, false), plain: build(false, false) },
+    page: { secure: build(true, true), plain: build(false, true) },
+  };
+  return (req, res, next) => headers[isServerPath(req.path) ? 'api' : 'page'][req.secure ? 'secure' : 'plain'](req, res, next);
+}
 
 /**
  * Builds the whole HTTP application on an opened store: one origin for the API (`/api/*`),
  * its OpenAPI description (`/api/docs`) and the dashboard pages (proxied to the Next.js server).
  */
-export async function createApp(config: AppConfig, store: MasterStore, logger: Logger): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, store, logger }), {
+export async function createApp(
+  config: AppConfig,
+  store: MasterStore,
+  logger: Logger,
+  tls: TlsMaterial | null = null,
+): Promise<NestExpressApplication> {
+  const serverTls = new ServerTls(tls, config.httpPort);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, store, logger, tls: serverTls }), {
+    ...(tls ? { httpsOptions: { cert: tls.cert, key: tls.key } } : {}),
     bodyParser: false,
     logger: new NestPinoLogger(logger),
     abortOnError: false,
@@ -41,22 +82,7 @@ export async function createApp(config: AppConfig, store: MasterStore, logger: L
   app.set('etag', false);
   app.use(requestId());
   app.use(requestLog(logger));
-  // Strict headers for the API; the dashboard pages need inline scripts for hydration.
-  const apiHeaders = helmet({
-    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] } },
-  });
-  const pageHeaders = helmet({
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        connectSrc: ["'self'", 'ws:', 'wss:'],
-      },
-    },
-  });
-  app.use((req: Request, res: Response, next: NextFunction) => (isServerPath(req.path) ? apiHeaders : pageHeaders)(req, res, next));
+  app.use(securityHeaders());
   // No JSON cookies (`j:` values): a cookie is always a string here.
   app.use(cookieParser(undefined, { decode: decodeCookie }));
   app.use('/api', ...jsonBody(config.maxBodyBytes));

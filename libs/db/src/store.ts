@@ -21,6 +21,7 @@ import { AddMonitoringIndexes1764300000000 } from './migrations/server/176430000
 import { AddMonitoringRollups1764300000300 } from './migrations/server/1764300000300-add-monitoring-rollups';
 import { AddGiveBackState1764500000000 } from './migrations/server/1764500000000-add-give-back-state';
 import { AddSyncIntegrity1764500000100 } from './migrations/hub/1764500000100-add-sync-integrity';
+import { AddDirectoryAccounts1764600000100 } from './migrations/hub/1764600000100-add-directory-accounts';
 import { applyPragmas, checkIntegrity } from './pragmas';
 import { commonHistory, generationOf, historyIncludes, recordGeneration } from './generations';
 import { countRows, fsyncDir, fsyncPath, sha256File } from './backup/files';
@@ -45,6 +46,7 @@ export const HUB_MIGRATIONS: MigrationClass[] = [
   AddSizeSamples1764300000100,
   AddAlerts1764300000200,
   AddSyncIntegrity1764500000100,
+  AddDirectoryAccounts1764600000100,
 ];
 
 export interface StoreLogger {

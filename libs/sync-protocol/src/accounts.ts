@@ -62,6 +62,8 @@ export const UserView = z.object({
   role: Role,
   disabled: z.boolean(),
   hasPassword: z.boolean(),
+  /** `directory`: signs in with the company directory (LDAP); no password here, role from its groups. */
+  source: z.enum(['local', 'directory']),
   createdAt: z.string(),
   updatedAt: z.string(),
   lastLoginAt: z.string().nullable(),

@@ -29,6 +29,23 @@ export const ReadinessResponse = z.object({
 });
 export type ReadinessResponse = z.infer<typeof ReadinessResponse>;
 
+/** How the server is reached: plain HTTP, or HTTPS with the certificate workstations pin. */
+export const ServerTlsView = z.object({
+  /** off: plain HTTP (a proxy in front may still do TLS); files: TLS_CERT/TLS_KEY; self-signed: made by the server. */
+  mode: z.enum(['off', 'files', 'self-signed']),
+  /** Whether this request itself arrived over TLS (directly or through a trusted proxy). */
+  requestSecure: z.boolean(),
+  /** SHA-256 of the certificate (`AB:CD:…`), what `cacpq client --fingerprint` and browsers show. */
+  fingerprint: z.string().optional(),
+  subject: z.string().optional(),
+  names: z.array(z.string()).optional(),
+  validFrom: z.string().optional(),
+  validTo: z.string().optional(),
+  /** The plain-HTTP port that redirects to HTTPS, besides the HTTPS port itself. */
+  httpPort: z.number().optional(),
+});
+export type ServerTlsView = z.infer<typeof ServerTlsView>;
+
 export const DemoSeedRequest = z.strictObject({
   /** Must be the literal text, so a stray call cannot fill a production master. */
   confirm: z.literal('seed-demo', { error: 'must be the text "seed-demo"' }),

@@ -7,4 +7,5 @@ export * from './operations';
 export * from './monitoring';
 export * from './client/sync-client';
 export * from './client/local-schema';
+export * from './client/trust';
 export * from './alerts';

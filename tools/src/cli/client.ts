@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isApiErrorBody } from '@cacpq/sync-protocol';
+import { isApiErrorBody, normalizeFingerprint, trustedFetch, untrustedCause, type ServerTrust } from '@cacpq/sync-protocol';
 
 export interface Connection {
   url: string;
@@ -8,6 +8,40 @@ export interface Connection {
   username?: string;
   password?: string;
   dataDir: string;
+  /** How to trust the server's HTTPS certificate (--fingerprint or --ca). */
+  trust?: ServerTrust;
+}
+
+/**
+ * --fingerprint SHA256 / CACPQ_FINGERPRINT and --ca FILE / CACPQ_CA, as a trust for HTTPS: the
+ * fingerprint normalised (any case, with or without colons), the CA file read. Exit code 2 when
+ * either is unusable.
+ */
+export function readTrust(fingerprint: string | undefined, caFile: string | undefined): ServerTrust | undefined {
+  if (fingerprint && caFile) throw new CliError('Give --fingerprint or --ca, not both.', 2);
+  if (fingerprint) {
+    const normal = normalizeFingerprint(fingerprint);
+    if (!normal)
+      throw new CliError(
+        `--fingerprint must be the server's SHA-256 fingerprint, 64 hex digits as the server prints it at start (got "${fingerprint}").`,
+        2,
+      );
+    return { fingerprint: normal };
+  }
+  if (caFile) {
+    let ca: string;
+    try {
+      ca = fs.readFileSync(caFile, 'utf8');
+    } catch (err) {
+      throw new CliError(
+        `--ca names ${caFile}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`,
+        2,
+      );
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CliError(`--ca (${caFile}) holds no PEM certificate.`, 2);
+    return { ca };
+  }
+  return undefined;
 }
 
 /** What the server answered when it refused a request: its status, code and sentence. */
@@ -39,7 +73,16 @@ export class ApiClient {
   private csrf = '';
   private bearer = '';
 
-  constructor(private readonly conn: Connection) {}
+  private readonly fetch: typeof fetch;
+
+  /** The trust given on the command line, for commands that talk to the server another way (a workstation). */
+  get trust(): ServerTrust | undefined {
+    return this.conn.trust;
+  }
+
+  constructor(private readonly conn: Connection) {
+    this.fetch = conn.trust || conn.url.startsWith('https:') ? trustedFetch(conn.trust ?? {}) : fetch;
+  }
 
   async request<T>(method: string, urlPath: string, body?: unknown): Promise<T> {
     await this.ensureAuth();
@@ -81,8 +124,14 @@ export class ApiClient {
     if (this.csrf && method !== 'GET') headers['X-CSRF-Token'] = this.csrf;
     let res: Response;
     try {
-      res = await fetch(new URL(urlPath, this.conn.url), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      res = await this.fetch(new URL(urlPath, this.conn.url), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     } catch (err) {
+      const untrusted = untrustedCause(err);
+      if (untrusted) throw new CliError(untrusted.message, 3);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new CliError(`Cannot reach the CACPQ server at ${this.conn.url} (${cause}). Is it running? Set --url or CACPQ_URL.`, 3);
     }

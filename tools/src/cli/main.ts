@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import type { CreatedToken, DemoSeedResponse, TokenView, UserView } from '@cacpq/sync-protocol';
-import { ApiClient, CliError, type Connection } from './client';
+import { ApiClient, CliError, readTrust, type Connection } from './client';
 import type { Command } from './command';
 import { table } from './format';
 import { operationsCommands, readStdinLine } from './operations';
@@ -17,7 +17,10 @@ const CONNECTION_HELP = `Connection (every command):
   --user NAME        sign in as this user (CACPQ_USER) ...
   --password PASS    ... with this password (CACPQ_PASSWORD)
   --data-dir DIR     on the server's host, use the local command-line token it wrote
-                     to DIR/hub/local-cli.token (DATA_DIR, default ./data)`;
+                     to DIR/hub/local-cli.token (DATA_DIR, default ./data)
+  --fingerprint FP   an https:// server's SHA-256 certificate fingerprint, pinned: only that
+                     certificate is accepted (CACPQ_FINGERPRINT; printed at the server's start)
+  --ca FILE          PEM certificate(s) to verify an https:// server against (CACPQ_CA)`;
 
 const CONNECTION_OPTIONS = {
   url: { type: 'string' },
@@ -25,6 +28,8 @@ const CONNECTION_OPTIONS = {
   user: { type: 'string' },
   password: { type: 'string' },
   'data-dir': { type: 'string' },
+  fingerprint: { type: 'string' },
+  ca: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -182,6 +187,7 @@ only sync with device tokens.
         positionals,
         (v.token as string | undefined) ?? process.env.CACPQ_TOKEN,
         out,
+        _client.trust,
       );
     },
   },
@@ -396,6 +402,7 @@ export async function run(argv: string[]): Promise<number> {
     dataDir: path.resolve((v['data-dir'] as string | undefined) ?? env.DATA_DIR ?? './data'),
   };
   try {
+    conn.trust = readTrust((v.fingerprint as string | undefined) ?? env.CACPQ_FINGERPRINT, (v.ca as string | undefined) ?? env.CACPQ_CA);
     await command.run(new ApiClient(conn), v, parsed.positionals);
     return 0;
   } catch (err) {

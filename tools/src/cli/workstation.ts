@@ -1,11 +1,13 @@
-import { NUMBER_KINDS, SyncClient, SyncError, type NumberKind, type SyncSummary } from '@cacpq/sync-protocol';
+import { NUMBER_KINDS, SyncClient, SyncError, type NumberKind, type ServerTrust, type SyncSummary } from '@cacpq/sync-protocol';
 import { CliError } from './client';
 
 export const WORKSTATION_HELP = `A workstation you can run from a shell: a local SQLite file with the master's schema, synced
 with the server through the sync protocol (the SDK the desktop app embeds).
 
-  cacpq client init --server URL --token TOKEN --db FILE [--client-id ID]
-        create FILE from a server snapshot (the first sync)
+  cacpq client init --server URL --token TOKEN --db FILE [--client-id ID] [--fingerprint FP | --ca FILE]
+        create FILE from a server snapshot (the first sync). For an https:// server with a
+        self-signed certificate, pin its SHA-256 fingerprint (printed at the server's start and
+        shown on its dashboard); FILE keeps it, and any later command may give a new one
   cacpq client sync --db FILE          push local changes, then pull; one line; exit 1 on failure
   cacpq client status --db FILE        pending changes, last sync, cursor, generation, and the changes
                                        held back because the server refused them (with its reason)
@@ -46,10 +48,10 @@ function kindArg(value: string | undefined): NumberKind {
   return value as NumberKind;
 }
 
-async function withClient<T>(file: string, fn: (c: SyncClient) => Promise<T>): Promise<T> {
+async function withClient<T>(file: string, trust: ServerTrust | undefined, fn: (c: SyncClient) => Promise<T>): Promise<T> {
   let client: SyncClient;
   try {
-    client = SyncClient.open(file);
+    client = SyncClient.open(file, { trust });
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
@@ -65,6 +67,7 @@ export async function runWorkstation(
   positionals: string[],
   token: string | undefined,
   out: (line: string) => void,
+  trust?: ServerTrust,
 ): Promise<void> {
   const [action, arg] = positionals;
   const db = values.db as string | undefined;
@@ -74,15 +77,15 @@ export async function runWorkstation(
       case 'init': {
         const server = values.server as string | undefined;
         if (!server || !token) throw new CliError('init needs --server URL and --token TOKEN (a device token of this workstation).', 2);
-        const client = await SyncClient.init({ file: db, server, token, clientId: values['client-id'] as string | undefined });
+        const client = await SyncClient.init({ file: db, server, token, clientId: values['client-id'] as string | undefined, trust });
         const st = client.status();
         await client.close();
         return out(`initialised ${db}: generation ${st.generation}, cursor ${st.cursor}, client ${st.clientId}`);
       }
       case 'sync':
-        return await withClient(db, async (c) => out(summaryLine(await c.syncNow())));
+        return await withClient(db, trust, async (c) => out(summaryLine(await c.syncNow())));
       case 'status':
-        return await withClient(db, async (c) => {
+        return await withClient(db, trust, async (c) => {
           const st = c.status();
           out(`server:        ${st.server}`);
           out(`client id:     ${st.clientId}`);
@@ -91,6 +94,9 @@ export async function runWorkstation(
           out(`pending:       ${st.pendingChanges} changes to ${st.pendingRows} rows`);
           out(`last sync:     ${st.lastSyncAt ?? 'never'} (${st.lastStatus ?? '-'})${st.lastError ? `: ${st.lastError}` : ''}`);
           out(`interval:      every ${st.intervalMinutes} min`);
+          out(
+            `certificate:   ${st.trust.kind === 'fingerprint' ? `pinned, SHA-256 ${st.trust.fingerprint}` : st.trust.kind === 'ca' ? 'checked against the CA given with --ca' : st.server.startsWith('https:') ? "checked against this computer's CAs" : 'none (plain HTTP)'}`,
+          );
           out(`reserved nos.: ${st.reservedNumbers}`);
           const held = c.quarantine();
           out(
@@ -99,7 +105,7 @@ export async function runWorkstation(
           for (const h of held) out(`  ${h.table} ${h.id}${h.column ? ` ${h.column}` : ''}: ${h.code}: ${h.message}`);
         });
       case 'number':
-        return await withClient(db, async (c) => {
+        return await withClient(db, trust, async (c) => {
           const rec = values.record as string | undefined;
           const m = rec === undefined ? null : /^([A-Za-z_][A-Za-z0-9_]*):(.+)$/.exec(rec);
           if (rec !== undefined && !m) throw new CliError(`--record must be TABLE:ID, e.g. quotes:q-123 (got "${rec}").`, 2);
@@ -109,10 +115,15 @@ export async function runWorkstation(
       case 'reserve': {
         const count = Number(values.count ?? 10);
         if (!Number.isInteger(count) || count < 1 || count > 500) throw new CliError('--count must be a whole number from 1 to 500.', 2);
-        return await withClient(db, async (c) => out((await c.reserveNumbers(kindArg(arg), count)).join('\n')));
+        return await withClient(db, trust, async (c) => out((await c.reserveNumbers(kindArg(arg), count)).join('\n')));
       }
       case 'watch': {
-        const client = SyncClient.open(db);
+        let client: SyncClient;
+        try {
+          client = SyncClient.open(db, { trust });
+        } catch (err) {
+          throw new CliError((err as Error).message, 2);
+        }
         client.on('synced', (s) => out(`${new Date().toISOString()} ${summaryLine(s)}`));
         client.on('error', (e) => out(`${new Date().toISOString()} sync failed: ${e.code}: ${e.message}`));
         client.start();

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ApiException } from '../common/api-exception';
 import type { AppRequest } from '../common/request-context';
 import { AuditService } from '../audit/audit.service';
+import { DirectoryService } from '../directory/directory.service';
 import { CSRF_HEADER, SESSION_COOKIE } from './cookies';
 import { PUBLIC_KEY, ROLES_KEY } from './decorators';
 import { DeviceTokensService } from './device-tokens.service';
@@ -26,6 +27,7 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: DeviceTokensService,
     private readonly localCli: LocalCliTokenService,
     private readonly audit: AuditService,
+    private readonly directory: DirectoryService,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -83,6 +85,8 @@ export class AuthGuard implements CanActivate {
     if (found === 'expired') throw new ApiException('SESSION_EXPIRED', 'Your session has expired; sign in again.');
     if (!found) throw new ApiException('UNAUTHENTICATED', 'Your session is not valid any more; sign in again.');
     if (found.user.disabled) throw new ApiException('ACCOUNT_DISABLED', `The account ${found.user.username} is disabled.`);
+    // A directory user's session lasts only while the directory lets them in (401, session ended), and takes their current role.
+    if (found.user.source === 'directory') found.user.role = await this.directory.confirmSession(req, found.user);
     if (!SAFE_METHODS.has(req.method)) {
       const sent = req.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || !sameSecret(sent, found.session.csrfToken)) {

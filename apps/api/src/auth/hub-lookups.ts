@@ -1,4 +1,4 @@
-import { prepared, type DeviceTokenEntity, type Role, type SessionEntity, type UserEntity } from '@cacpq/db';
+import { prepared, type AccountSource, type DeviceTokenEntity, type Role, type SessionEntity, type UserEntity } from '@cacpq/db';
 import type Database from 'better-sqlite3';
 
 /**
@@ -7,7 +7,8 @@ import type Database from 'better-sqlite3';
  * prepared per request: that was about a fifth of an authenticated request's time.
  */
 const USER_COLUMNS = `u.id AS u_id, u.username AS u_username, u.role AS u_role, u.password_hash AS u_password_hash,
-  u.disabled AS u_disabled, u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.last_login_at AS u_last_login_at`;
+  u.disabled AS u_disabled, u.created_at AS u_created_at, u.updated_at AS u_updated_at, u.last_login_at AS u_last_login_at,
+  u.source AS u_source, u.directory_dn AS u_directory_dn, u.directory_refusal AS u_directory_refusal`;
 
 interface UserColumns {
   u_id: number | null;
@@ -18,6 +19,9 @@ interface UserColumns {
   u_created_at: string;
   u_updated_at: string;
   u_last_login_at: string | null;
+  u_source: AccountSource;
+  u_directory_dn: string | null;
+  u_directory_refusal: string | null;
 }
 
 function userOf(r: UserColumns): UserEntity | null {
@@ -31,6 +35,9 @@ function userOf(r: UserColumns): UserEntity | null {
     createdAt: r.u_created_at,
     updatedAt: r.u_updated_at,
     lastLoginAt: r.u_last_login_at,
+    source: r.u_source,
+    directoryDn: r.u_directory_dn,
+    directoryRefusal: r.u_directory_refusal,
   };
 }
 

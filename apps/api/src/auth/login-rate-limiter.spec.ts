@@ -28,6 +28,17 @@ describe('LoginRateLimiter', () => {
     expect(l.retryAfterSeconds('amy', 'a')).toBe(0);
   });
 
+  it('takes back only the attempt just counted when the password could not be checked', () => {
+    const l = limiter();
+    l.recordFailure('dee', 'd');
+    l.recordFailure('dee', 'd');
+    l.recordFailure('dee', 'd'); // the directory was down for this one
+    l.takeBack('dee', 'd');
+    expect(l.retryAfterSeconds('dee', 'd')).toBe(0);
+    l.recordFailure('dee', 'd');
+    expect(l.retryAfterSeconds('dee', 'd')).toBeGreaterThan(0);
+  });
+
   it('limits one address trying many usernames', () => {
     const l = limiter();
     for (let i = 0; i < 12; i++) l.recordFailure(`user${i}`, 'x');

@@ -47,6 +47,11 @@ export class LoginRateLimiter {
     if (list && list.length > 0) list.pop();
   }
 
+  /** Takes back the attempt just counted, and nothing else: the password could not be checked (the directory is down). */
+  takeBack(username: string, ip: string): void {
+    for (const [key] of this.keys(username, ip)) this.failures.get(key)?.pop();
+  }
+
   /** True once per window for a refused key: the audit log records a lock-out, not every knock. */
   firstRefusal(username: string, ip: string): boolean {
     const key = this.keys(username, ip)[0][0];

@@ -7,6 +7,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { AppConfig } from '../config/app-config';
 import { createApp } from '../server';
+import { UsersService } from '../users/users.service';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
@@ -31,6 +32,7 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
   try {
     app = await createApp(config, store, pino({ level: 'silent' }));
     await app.init();
+    await app.get(UsersService).ensureFirstAdmin();
   } finally {
     process.stdout.write = stdout;
   }

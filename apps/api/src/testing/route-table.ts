@@ -32,6 +32,7 @@ export const ROUTES: (() => Route)[] = [
   () => ({ method: 'GET', path: '/api/docs-json', expect: ANY_SIGNED_IN(404) }),
   () => ({ method: 'POST', path: '/api/v1/auth/login', body: { username: unique(), password: 'wrong-password' }, expect: PUBLIC(401) }),
   () => ({ method: 'GET', path: '/api/v1/auth/me', expect: ANY_SIGNED_IN(200) }),
+  () => ({ method: 'GET', path: '/api/v1/server/tls', expect: ANY_SIGNED_IN(200) }),
   () => ({ method: 'POST', path: '/api/v1/auth/password', body: {}, expect: ANY_SIGNED_IN(400) }),
   () => ({ method: 'GET', path: '/api/v1/users', expect: MANAGERS(200) }),
   () => ({ method: 'POST', path: '/api/v1/users', body: { username: unique(), role: 'user' }, expect: ADMIN_ONLY(201) }),

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { MasterStore, UserEntity, sqlTime } from '@cacpq/db';
 import type { CreateUserRequest, CreatedToken, TokenView, UpdateUserRequest, UserView } from '@cacpq/sync-protocol';
 import type { Logger } from 'pino';
@@ -16,7 +16,7 @@ import { AppConfig } from '../config/app-config';
 
 /** Accounts in hub.db. Admin only; every change is audited. */
 @Injectable()
-export class UsersService implements OnApplicationBootstrap {
+export class UsersService {
   private readonly users: Repository<UserEntity>;
 
   constructor(
@@ -31,9 +31,14 @@ export class UsersService implements OnApplicationBootstrap {
     this.users = store.hub.getRepository(UserEntity);
   }
 
-  /** First start: no administrator yet → `admin` with ADMIN_PASSWORD, or a generated one printed once. */
-  async onApplicationBootstrap(): Promise<void> {
-    const admins = await this.users.countBy({ role: 'admin' });
+  /**
+   * First start: no administrator yet → `admin` with ADMIN_PASSWORD, or a generated one printed once.
+   * Called by the start-up once the server is listening, so a start that fails (port in use, bad
+   * certificate) never makes, and never wastes, the one-time password.
+   */
+  async ensureFirstAdmin(): Promise<void> {
+    // Local admins only: directory admins are no way in when the directory is down.
+    const admins = await this.users.countBy({ role: 'admin', source: 'local' });
     if (admins > 0) return;
     const generated = this.config.adminPassword === undefined;
     const password = this.config.adminPassword ?? generatePassword();
@@ -42,7 +47,15 @@ export class UsersService implements OnApplicationBootstrap {
     if (existing) {
       await this.users.update(
         { id: existing.id },
-        { role: 'admin', passwordHash: await hashPassword(password), disabled: false, updatedAt: now },
+        {
+          role: 'admin',
+          passwordHash: await hashPassword(password),
+          disabled: false,
+          source: 'local',
+          directoryDn: null,
+          directoryRefusal: null,
+          updatedAt: now,
+        },
       );
     } else {
       await this.users.insert({
@@ -112,14 +125,29 @@ export class UsersService implements OnApplicationBootstrap {
 
   async update(req: AppRequest, username: string, body: UpdateUserRequest): Promise<UserView> {
     const user = await this.get(username);
+    if (user.source === 'directory' && (body.password !== undefined || (body.role !== undefined && body.role !== user.role))) {
+      throw new ApiException(
+        'VALIDATION_FAILED',
+        body.password !== undefined
+          ? `${user.username} signs in with the company directory and has no password here; change it in the directory.`
+          : `The role of ${user.username} follows their directory groups; change their groups in the directory.`,
+      );
+    }
     const losesAdmin = user.role === 'admin' && !user.disabled && ((body.role && body.role !== 'admin') || body.disabled === true);
     if (losesAdmin) {
-      const activeAdmins = await this.users.countBy({ role: 'admin', disabled: false });
+      // A local administrator stays: the way in when the directory is down (directory admins do not count).
+      const local = user.source === 'local';
+      const activeAdmins = await this.users.countBy({ role: 'admin', disabled: false, ...(local ? { source: 'local' as const } : {}) });
       if (activeAdmins <= 1) {
-        throw new ApiException('LAST_ADMIN', `${user.username} is the only active administrator; make another admin first.`);
+        throw new ApiException(
+          'LAST_ADMIN',
+          `${user.username} is the only active ${local ? 'local ' : ''}administrator; make another ${local ? 'local ' : ''}admin first.`,
+        );
       }
     }
     const changes: Partial<UserEntity> = { updatedAt: sqlTime() };
+    // An administrator's own disabling or enabling of a directory account replaces the directory's refusal.
+    if (user.source === 'directory' && body.disabled !== undefined) changes.directoryRefusal = null;
     if (body.role !== undefined) changes.role = body.role;
     if (body.disabled !== undefined) changes.disabled = body.disabled;
     if (body.password !== undefined) changes.passwordHash = await hashPassword(body.password);
@@ -177,6 +205,7 @@ export class UsersService implements OnApplicationBootstrap {
       role: u.role,
       disabled: !!u.disabled,
       hasPassword: !!u.passwordHash,
+      source: u.source,
       createdAt: u.createdAt,
       updatedAt: u.updatedAt,
       lastLoginAt: u.lastLoginAt,

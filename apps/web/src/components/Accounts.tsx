@@ -313,7 +313,7 @@ export default function Accounts() {
                         {self ? <span className="muted small"> (you)</span> : null}
                       </th>
                       <td>
-                        {admin && !self ? (
+                        {admin && !self && u.source !== 'directory' ? (
                           <RoleControl
                             user={u}
                             busy={busy}
@@ -335,7 +335,21 @@ export default function Accounts() {
                           {u.disabled ? 'disabled' : 'active'}
                         </span>
                       </td>
-                      <td>{u.hasPassword ? 'password' : 'tokens only'}</td>
+                      <td>
+                        {u.source === 'directory' ? (
+                          <span
+                            className="small"
+                            data-testid="directory-account"
+                            title="Signs in with the company directory (LDAP); role from their groups"
+                          >
+                            directory
+                          </span>
+                        ) : u.hasPassword ? (
+                          'password'
+                        ) : (
+                          'tokens only'
+                        )}
+                      </td>
                       <td className="num">{u.activeTokens}</td>
                       <td>{u.lastLoginAt ? formatDateTime(u.lastLoginAt) : <span className="muted">never</span>}</td>
                       <td>
@@ -350,7 +364,7 @@ export default function Accounts() {
                           >
                             Tokens
                           </button>
-                          {admin && !self ? (
+                          {admin && !self && u.source !== 'directory' ? (
                             <button
                               className="button button-secondary button-small"
                               type="button"

@@ -7,6 +7,7 @@ import { formatDateTime } from '../lib/format';
 import { asApiError, useApi } from '../lib/hooks';
 import ConfirmDialog from './ConfirmDialog';
 import ErrorNotice from './ErrorNotice';
+import ServerConnection from './ServerConnection';
 
 /** Copies with the Clipboard API, or by selecting the field and the old copy command where that is refused. */
 async function copyText(text: string, field: HTMLInputElement | null): Promise<boolean> {
@@ -66,6 +67,7 @@ function IssuedToken({ token, onDone }: { token: CreatedToken; onDone: () => voi
       <p className="small" role="status" aria-live="polite" data-testid="copy-state">
         {copyState}
       </p>
+      <ServerConnection compact />
       <button className="button button-secondary button-small" type="button" onClick={onDone}>
         Done: I have copied it
       </button>

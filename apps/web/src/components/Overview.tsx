@@ -16,6 +16,7 @@ import {
 import '../styles/monitoring.css';
 import Chart, { STATUS_COLOURS } from './charts/Chart';
 import ErrorNotice from './ErrorNotice';
+import ServerConnection from './ServerConnection';
 import { hourLabels, ReadOnlyNote, SectionLoading, sumHours } from './MonitoringParts';
 
 type TileKey =
@@ -217,6 +218,8 @@ export default function Overview() {
             </p>
           ) : null}
         </section>
+
+        <ServerConnection />
       </>
     );
   }

@@ -30,7 +30,22 @@ export class UserEntity {
 
   @Column({ name: 'last_login_at', type: 'text', nullable: true })
   lastLoginAt!: string | null;
+
+  /** `local`: its own password (or device tokens only); `directory`: signs in with the company directory (no password here). */
+  @Column({ type: 'text', default: 'local' })
+  source!: AccountSource;
+
+  /** The directory entry it was last found at (directory accounts). */
+  @Column({ name: 'directory_dn', type: 'text', nullable: true })
+  directoryDn!: string | null;
+
+  /** Why the directory last refused the account (it is then disabled); null while the directory lets it in. */
+  @Column({ name: 'directory_refusal', type: 'text', nullable: true })
+  directoryRefusal!: string | null;
 }
+
+export const ACCOUNT_SOURCES = ['local', 'directory'] as const;
+export type AccountSource = (typeof ACCOUNT_SOURCES)[number];
 
 @Entity({ name: 'device_tokens' })
 export class DeviceTokenEntity {

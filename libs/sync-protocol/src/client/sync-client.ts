@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { io, type Socket } from 'socket.io-client';
 import { isApiErrorBody } from '../errors';
+import { normalizeFingerprint, trustedAgent, trustedFetch, untrustedCause, type ServerTrust } from './trust';
 import {
   SYNC_NAMESPACE,
   WORKSTATION_HEADERS,
@@ -112,6 +113,8 @@ export interface LocalStatus {
   reservedNumbers: number;
   /** Rows whose changes are held back, refused by the server. */
   heldBack: number;
+  /** How the server's HTTPS certificate is checked: the system's CAs, a CA file, or a pinned fingerprint. */
+  trust: { kind: 'system' } | { kind: 'ca' } | { kind: 'fingerprint'; fingerprint: string };
 }
 
 export interface SyncClientEvents {
@@ -134,6 +137,12 @@ export interface SyncClientOptions {
   hostName?: string;
   /** This PC's clock (default: the system clock); tests give each simulated PC its own. */
   clock?: () => Date;
+  /**
+   * How to trust an HTTPS server the system's CAs do not vouch for (a NAS's self-signed
+   * certificate): pin its SHA-256 fingerprint, or give its CA (PEM). Kept in the workstation file
+   * once a request with it has succeeded, so later syncs need not repeat it.
+   */
+  trust?: ServerTrust;
 }
 
 interface OutboxEntry {
@@ -175,7 +184,9 @@ type StateKey =
   | 'sync_counter'
   | 'local_schema'
   | 'max_body_bytes'
-  | 'features';
+  | 'features'
+  | 'tls_fingerprint'
+  | 'tls_ca';
 
 /** The largest batch of outbox entries in one push. */
 const MAX_BATCH = 2000;
@@ -198,6 +209,31 @@ function fromWire(v: unknown): unknown {
   return v;
 }
 
+/** Trust options checked before any file is touched: a fingerprint in its canonical form, a CA that is PEM. */
+function checkTrust(trust: ServerTrust | undefined, server: string | undefined): ServerTrust | undefined {
+  if (!trust || (trust.fingerprint === undefined && trust.ca === undefined)) return undefined;
+  if (trust.fingerprint !== undefined && trust.ca !== undefined) {
+    throw new SyncError('BAD_TRUST', 'Give either a fingerprint to pin or a CA to verify against, not both.');
+  }
+  if (server !== undefined && !server.startsWith('https:')) {
+    throw new SyncError('TLS_NOT_HTTPS', `--ca and --fingerprint are for an https:// server (got ${server}).`);
+  }
+  if (trust.fingerprint !== undefined) {
+    const fingerprint = normalizeFingerprint(trust.fingerprint);
+    if (!fingerprint) {
+      throw new SyncError(
+        'BAD_FINGERPRINT',
+        `"${trust.fingerprint}" is not a SHA-256 fingerprint: expected 64 hex digits, in pairs separated by colons or not (as the server prints it at start).`,
+      );
+    }
+    return { fingerprint };
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(trust.ca ?? '')) {
+    throw new SyncError('BAD_CA', 'The CA must be PEM certificates (a "-----BEGIN CERTIFICATE-----" block).');
+  }
+  return { ca: trust.ca };
+}
+
 /**
  * A workstation's side of the sync protocol, over its own SQLite file. Local changes are
  * captured by triggers into an outbox inside that file, so any program that writes it is synced.
@@ -215,7 +251,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private hasStateTable = false;
   private timer: NodeJS.Timeout | null = null;
   private socket: Socket | null = null;
-  private readonly fetchImpl: typeof fetch;
+  private readonly explicitFetch: typeof fetch | undefined;
+  /** Trust given for this run; written to the file after the first request that succeeds with it. */
+  private givenTrust: ServerTrust | undefined;
+  private fetcher: { key: string; fetch: typeof fetch } | null = null;
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly timeoutMs: number;
@@ -232,7 +271,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     opts: SyncClientOptions,
   ) {
     super();
-    this.fetchImpl = opts.fetch ?? fetch;
+    this.explicitFetch = opts.fetch;
+    this.givenTrust = opts.trust;
     this.maxAttempts = opts.maxAttempts ?? 6;
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
@@ -242,6 +282,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   /** Creates the local file of a new workstation from a server snapshot (its first sync). */
   static async init(params: { file: string; server: string; token: string; clientId?: string } & SyncClientOptions): Promise<SyncClient> {
+    params = { ...params, trust: checkTrust(params.trust, params.server) };
     if (fs.existsSync(params.file) && fs.statSync(params.file).size > 0) {
       throw new SyncError('LOCAL_FILE_EXISTS', `${params.file} exists already; a workstation is initialised once (use sync on it).`);
     }
@@ -276,6 +317,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   /** Opens an initialised workstation file (bringing the SDK's tables and triggers of an older file up to date). */
   static open(file: string, opts: SyncClientOptions = {}): SyncClient {
+    opts = { ...opts, trust: checkTrust(opts.trust, undefined) };
     if (!fs.existsSync(file)) throw new SyncError('NOT_INITIALISED', `${file} does not exist; run init first.`);
     const db = new Database(file);
     db.pragma('busy_timeout = 5000');
@@ -291,6 +333,10 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     }
     db.exec(SDK_TABLES);
     client.upgrade();
+    if (opts.trust && !client.serverUrl().startsWith('https:')) {
+      db.close();
+      throw new SyncError('TLS_NOT_HTTPS', `--ca and --fingerprint are for an https:// server; ${file} syncs with ${client.serverUrl()}.`);
+    }
     return client;
   }
 
@@ -400,7 +446,47 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       intervalMinutes: Number(this.getState('interval_minutes') ?? 120),
       reservedNumbers: reserved.n,
       heldBack: this.heldCount(),
+      trust: this.trustStatus(),
     };
+  }
+
+  private trustStatus(): LocalStatus['trust'] {
+    const trust = this.trust();
+    if (trust.fingerprint) return { kind: 'fingerprint', fingerprint: trust.fingerprint };
+    return trust.ca ? { kind: 'ca' } : { kind: 'system' };
+  }
+
+  private serverUrl(): string {
+    return this.getState('server') ?? '';
+  }
+
+  /** The trust given for this run, else the one kept in the file. */
+  private trust(): ServerTrust {
+    if (this.givenTrust) return this.givenTrust;
+    const fingerprint = this.getState('tls_fingerprint');
+    const ca = this.getState('tls_ca');
+    return { ...(fingerprint ? { fingerprint } : {}), ...(ca ? { ca } : {}) };
+  }
+
+  /** fetch for the server: over HTTPS, one that checks the certificate as the trust says. */
+  private fetchFor(server: string): typeof fetch {
+    if (this.explicitFetch) return this.explicitFetch;
+    if (!server.startsWith('https:')) return fetch;
+    const trust = this.trust();
+    const key = `${trust.fingerprint ?? ''}|${trust.ca ?? ''}`;
+    if (this.fetcher?.key !== key) this.fetcher = { key, fetch: trustedFetch(trust) };
+    return this.fetcher.fetch;
+  }
+
+  /** After a request that succeeded with trust given for this run: keep it for the next runs. */
+  private keepGivenTrust(): void {
+    const given = this.givenTrust;
+    if (!given || !this.hasStateTable) return;
+    this.givenTrust = undefined;
+    if (given.fingerprint) this.setState('tls_fingerprint', given.fingerprint);
+    else this.setState('tls_fingerprint', null);
+    if (given.ca) this.setState('tls_ca', given.ca);
+    else this.setState('tls_ca', null);
   }
 
   private heldCount(): number {
@@ -459,7 +545,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       let res: Response;
       let answer: Buffer;
       try {
-        res = await this.fetchImpl(`${server}${path}`, {
+        res = await this.fetchFor(server ?? '')(`${server}${path}`, {
           method,
           headers: {
             Authorization: `Bearer ${token}`,
@@ -474,6 +560,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         // cut before it (a push is replayed by its batch id, a number by its request id).
         answer = Buffer.from(await res.arrayBuffer());
       } catch (err) {
+        // A certificate refused is not a network blip: say so at once, and never retry it.
+        const untrusted = untrustedCause(err);
+        if (untrusted) throw new SyncError(untrusted.code, untrusted.message);
         const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
         lastError = new SyncError('NETWORK', `Cannot reach the CACPQ server at ${server} (${cause}).`);
         if (attempt < attempts) await sleep(this.backoff(attempt));
@@ -501,6 +590,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
           apiError?.details,
         );
       }
+      this.keepGivenTrust();
       if (raw) return { bytes: answer, headers: res.headers } as T;
       try {
         return JSON.parse(answer.toString('utf8')) as T;
@@ -1413,7 +1503,9 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
         .finally(schedule);
     };
     run();
-    this.socket = io(`${this.getState('server')}${SYNC_NAMESPACE}`, {
+    const server = this.serverUrl();
+    this.socket = io(`${server}${SYNC_NAMESPACE}`, {
+      ...(server.startsWith('https:') && !this.explicitFetch ? { agent: trustedAgent(this.trust()) as never } : {}),
       auth: { token: this.getState('token') },
       transports: ['websocket'],
       reconnectionDelayMax: 30_000,
