@@ -12,6 +12,7 @@ module.exports = ({ displayName, rootDir, testMatch, testTimeout }) => ({
   },
   moduleNameMapper: {
     '^@cacpq/db$': path.join(__dirname, 'libs/db/src/index.ts'),
+    '^@cacpq/sync-client$': path.join(__dirname, 'libs/sync-client/src/index.ts'),
     '^@cacpq/sync-protocol$': path.join(__dirname, 'libs/sync-protocol/src/index.ts'),
   },
   testTimeout: testTimeout ?? 30000,

@@ -5,6 +5,11 @@ import * as path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { ROOT, adminSession, startServer, tempDir, type ServerProcess } from './harness';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { dashboardCommand } = require('../../tools/bin/web-server') as {
+  dashboardCommand(root: string, where: { port: number; host: string }): { args: string[]; env: Record<string, string> };
+};
+
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
 
@@ -25,15 +30,13 @@ export async function startDashboard(): Promise<{ url: string; proc: ChildProces
     throw new Error('apps/web is not built: run "npm run build" first.');
   }
   const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', 'apps/web', '-p', String(port), '-H', '127.0.0.1'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  // The standalone server (as `npm start` and the web image run it), or `next start` for a build without it.
+  const dashboard = dashboardCommand(ROOT, { port, host: '127.0.0.1' });
+  const proc = spawn(process.execPath, dashboard.args, {
+    cwd: ROOT,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...dashboard.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -104,11 +104,12 @@ export async function session(
       headers: { Cookie: cookie, 'X-CSRF-Token': csrfToken, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  // A pooled socket the server closed while this process was blocked on a child is retried once:
-  // the request never reached the server.
+  // A pooled socket the server closed while this process was blocked on a child (over a minute on
+  // a loaded machine) is retried once: the request never reached the server (closed before it was
+  // read, or EPIPE while it was being written).
   return (method, p, body) =>
     once(method, p, body).catch((err: { cause?: { code?: string } }) => {
-      if (err.cause?.code === 'UND_ERR_SOCKET') return once(method, p, body);
+      if (err.cause?.code === 'UND_ERR_SOCKET' || err.cause?.code === 'EPIPE') return once(method, p, body);
       throw err;
     });
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SyncClient } from '@cacpq/sync-protocol';
+import { SyncClient } from '@cacpq/sync-client';
 import { fileStamp, writeLegacyDataDir } from '@cacpq/db';
 import { freePort } from './browser';
 import { adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';

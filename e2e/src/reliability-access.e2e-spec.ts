@@ -3,8 +3,8 @@ import { verify as argon2Verify } from '@node-rs/argon2';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SyncClient, SyncError } from '@cacpq/sync-protocol';
-import { ROUTES, missingFromTable } from '../../apps/api/src/testing/route-table';
+import { SyncClient, SyncError } from '@cacpq/sync-client';
+import { ROUTES, missingFromTable } from '../../apps/api/test/route-table';
 import { ADMIN_PASSWORD, ROOT, startServer, tempDir, type ServerProcess } from './harness';
 import {
   anonymousCaller,

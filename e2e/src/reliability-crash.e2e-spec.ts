@@ -237,13 +237,22 @@ describe(`connections dropped mid-response (seed ${SEED})`, () => {
   it(`retries every cut answer and applies nothing twice over ${DROP_ROUNDS} rounds`, async () => {
     const edits = rng(SEED + 3);
     const started = Date.now();
+    // A number is asked twice at most (someone is waiting for it); when both answers are cut the SDK
+    // takes one from the workstation's reserved block, as the desktop app does offline. Each
+    // workstation gets its block first, with nothing cut.
+    const rate = proxy.rate;
+    proxy.rate = 0;
+    for (const w of ws) await w.client.reserveNumbers('quote', DROP_ROUNDS);
+    proxy.rate = rate;
+    let offline = 0;
     for (let round = 1; round <= DROP_ROUNDS; round++) {
       await Promise.all(
         ws.map(async (w, i) => {
           w.edit(edits);
           await w.sync();
-          if (i % 2 === 0) await w.client.allocateNumber('quote');
-          else if (round % 5 === 0) await w.client.reserveNumbers('quote', 2);
+          if (i % 2 === 0) {
+            if ((await w.client.allocateNumber('quote')).offline) offline++;
+          } else if (round % 5 === 0) await w.client.reserveNumbers('quote', 2);
         }),
       );
     }
@@ -280,14 +289,17 @@ describe(`connections dropped mid-response (seed ${SEED})`, () => {
     expect(proxy.cuts['in-headers']).toBeGreaterThan(0);
     expect(proxy.cuts['in-body']).toBeGreaterThan(0);
     expect(ledger.pushResends).toBeGreaterThan(0);
-    // Each allocation and reservation issued its numbers once, however often its answer was cut.
-    expect(master.numbers.length).toBe(ledger.numbers.size);
+    // Each allocation and reservation issued its numbers once, however often its answer was cut. An
+    // allocation whose two answers were both cut (the SDK then used its reserved block) may have
+    // issued a number nobody received: at most one per such allocation, never twice.
+    expect(master.numbers.length - ledger.numbers.size).toBeGreaterThanOrEqual(0);
+    expect(master.numbers.length - ledger.numbers.size).toBeLessThanOrEqual(offline);
 
     summary(
       `${DROP_ROUNDS} rounds through the cutting proxy in ${((Date.now() - started) / 1000).toFixed(1)} s: ${proxy.totalCuts} of ${proxy.answers} answers cut ` +
         `(${proxy.cuts['before-response']} before the answer, ${proxy.cuts['in-headers']} in the headers, ${proxy.cuts['in-body']} in the body; ` +
         `${[...proxy.cutRequests].map(([k, v]) => `${k} ${v}`).join(', ')}); ${ledger.pushResends} pushes resent, ${ledger.pullRepeats} pull pages asked again; ` +
-        `${ledger.sent.size} batches applied once each, ${master.rows.size} rows verified, ${ledger.numbers.size} numbers issued once each`,
+        `${ledger.sent.size} batches applied once each, ${master.rows.size} rows verified, ${ledger.numbers.size} numbers issued once each, ${offline} taken from a reserved block after two cut answers`,
     );
   }, 600_000);
 });

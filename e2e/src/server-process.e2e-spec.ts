@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { writeLegacyDataDir } from '@cacpq/db';
 import { ROOT, adminSession, runToExit, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
 
-const GUIDE = path.resolve(ROOT, '..', 'shared', 'seed', 'database-management-guide.md');
+const GUIDE = path.join(ROOT, 'docs', 'operations-guide.md');
 const GUIDE_SQL = path.join(ROOT, 'e2e', 'fixtures', 'guide-sql');
 
 const running: ServerProcess[] = [];
@@ -135,7 +135,7 @@ describe("the guide's SQL on a data directory the server created and stopped", (
   });
 
   it("ships the guide's statements verbatim", () => {
-    // The guide sits in shared/ beside the clone, in development and in CI alike.
+    // The operations guide ships with the repository (docs/); its SQL is what the product runs.
     expect(fs.existsSync(GUIDE)).toBe(true);
     const guide = fs.readFileSync(GUIDE, 'utf8');
     for (const f of fs.readdirSync(GUIDE_SQL))

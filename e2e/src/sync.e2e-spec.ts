@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { freePort } from './browser';
 import { ROOT, adminSession, sqlite3, startServer, tempDir, type ServerProcess } from './harness';
-import { SyncClient } from '@cacpq/sync-protocol';
+import { SyncClient } from '@cacpq/sync-client';
 import { Workstation, readTables } from './workstations';
 
 const TABLES = ['customers', 'components', 'sub_assemblies', 'product_templates', 'projects', 'quotes', 'manual_quotes'];

@@ -6,6 +6,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
+const { dashboardCommand } = require('./web-server');
 
 const root = path.resolve(__dirname, '..', '..');
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NX_DAEMON: 'false' };
@@ -90,9 +91,8 @@ process.on('SIGTERM', () => stop(0));
 
 async function main() {
   const webPort = fixedWebPort ?? (await freeLoopbackPort());
-  run('dashboard', [path.join(root, 'node_modules/next/dist/bin/next'), 'start', 'apps/web', '-p', String(webPort), '-H', '127.0.0.1'], {
-    PORT: String(webPort),
-  });
+  const dashboard = dashboardCommand(root, { port: webPort, host: '127.0.0.1' });
+  run('dashboard', dashboard.args, dashboard.env);
   run('server', [path.join(root, 'dist/api/apps/api/src/main.js')], { WEB_URL: `http://127.0.0.1:${webPort}` });
 }
 main().catch((err) => {

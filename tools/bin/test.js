@@ -11,6 +11,7 @@ const nx = (...targets) => ['nx', 'run-many', '-t', ...targets, '--outputStyle=s
 const steps = [
   ['format', ['prettier', '--check', '.']],
   ['lint and typecheck', nx('lint', 'typecheck')],
+  ['structure (import cycles, feature boundaries)', ['node', 'tools/bin/check-structure.js']],
   ['build', nx('build')],
   ['unit and API tests', nx('test')],
   ['end-to-end tests', ['jest', '-c', 'e2e/jest.config.js', '--runInBand']],

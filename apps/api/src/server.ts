@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { MasterStore } from '@cacpq/db';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
@@ -20,10 +20,10 @@ import { ApiException } from './common/api-exception';
 import { jsonBody, requestId, requestLog } from './common/http-pipeline';
 import type { AppRequest } from './common/request-context';
 import { NestPinoLogger } from './common/logger';
+import { openApiDocument } from './openapi/document';
 import { AppConfig } from './config/app-config';
 import { ServerTls } from './tls/server-tls';
 import type { TlsMaterial } from './tls/tls-material';
-import { SERVER_VERSION } from './version';
 import { dashboardProxy, isServerPath } from './web/dashboard-proxy';
 
 /**
@@ -102,18 +102,7 @@ export async function createApp(
       },
     );
   });
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('CACPQ Sync Server')
-      .setDescription(
-        'Sync protocol, accounts and operations of the CACPQ master store. Errors are {statusCode, code, message, requestId}.',
-      )
-      .setVersion(SERVER_VERSION)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Device token' })
-      .addCookieAuth('cacpq_session')
-      .build(),
-  );
+  const document = openApiDocument(app);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', yamlDocumentUrl: 'api/docs/openapi.yaml' });
   return app;
 }

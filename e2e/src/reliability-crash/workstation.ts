@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { SyncClient, type SyncSummary } from '@cacpq/sync-protocol';
+import { SyncClient, type SyncSummary } from '@cacpq/sync-client';
 import type { Ledger } from './ledger';
 
 /** Retries generous enough to wait out a server restart (about 2 s) and a run of cut connections. */

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { SYNCED_TABLES, tableColumns } from './registry';
 import { uuidv7 } from './ids';
 import { parseSqlTime, sqlTime } from './time';
+import { syncState } from './repositories/sync-state.repository';
 
 export interface DemoOptions {
   /** Seed of the pseudo-random generator: the same seed gives the same data. */
@@ -109,7 +110,8 @@ export function seedDemoData(server: Database.Database, numbers: Database.Databa
   const at = (from: Date = start) => new Date(from.getTime() + rnd() * (now.getTime() - from.getTime()));
   const users = [...(opts.users ?? DEMO_USERS)];
 
-  let seq = Number((server.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string }).value);
+  const state = syncState(server);
+  let seq = state.lastSeq();
   const inserters = new Map<string, (row: Record<string, unknown>) => void>();
   for (const table of SYNCED_TABLES) {
     const cols = tableColumns(table).map((c) => c.name);
@@ -307,7 +309,7 @@ export function seedDemoData(server: Database.Database, numbers: Database.Databa
           }
         }
       }
-      server.prepare(`UPDATE sync_state SET value = ? WHERE key = 'last_seq'`).run(String(seq));
+      state.setLastSeq(seq);
       numbers.exec('COMMIT');
     } catch (err) {
       numbers.exec('ROLLBACK');

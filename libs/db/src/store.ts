@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
@@ -24,6 +23,7 @@ import { AddSyncIntegrity1764500000100 } from './migrations/hub/1764500000100-ad
 import { AddDirectoryAccounts1764600000100 } from './migrations/hub/1764600000100-add-directory-accounts';
 import { applyPragmas, checkIntegrity } from './pragmas';
 import { commonHistory, generationOf, historyIncludes, recordGeneration } from './generations';
+import { syncState } from './repositories/sync-state.repository';
 import { countRows, fsyncDir, fsyncPath, sha256File } from './backup/files';
 import { fileStamp } from './time';
 import type { MigrationInterface } from 'typeorm';
@@ -145,12 +145,11 @@ export class MasterStore {
       opened.push(server);
       const numbers = await openDataSource(layout.numbersDb, [GeneratedNumberEntity], NUMBERS_MIGRATIONS, busyTimeoutMs);
       opened.push(numbers);
-      const db = rawHandle(server);
-      db.prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
-      const generation = db.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).pluck().get() as string;
+      const db = sqliteHandle(server);
+      const state = syncState(db);
+      const generation = state.ensureGeneration();
       // A generation first seen here (a new master, or one restored by hand) starts at its last version.
-      const lastSeq = Number(db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).pluck().get() ?? 0);
-      recordGeneration(rawHandle(hub), generation, null, null, lastSeq);
+      recordGeneration(sqliteHandle(hub), generation, null, null, state.lastSeq());
       return new MasterStore(layout, server, numbers, hub, lock, adopted, notes, logger, busyTimeoutMs);
     } catch (err) {
       for (const ds of opened.reverse()) await ds.destroy().catch(() => undefined);
@@ -171,11 +170,11 @@ export class MasterStore {
   }
 
   get serverDb(): Database.Database {
-    return rawHandle(this.server);
+    return sqliteHandle(this.server);
   }
 
   get numbersDb(): Database.Database {
-    return rawHandle(this.numbers);
+    return sqliteHandle(this.numbers);
   }
 
   /** Why `server.db` and `generated_numbers.db` are closed right now, or null when they are open. */
@@ -194,7 +193,7 @@ export class MasterStore {
     try {
       for (const ds of [this.serverDs, this.numbersDs]) {
         if (!ds.isInitialized) continue;
-        rawHandle(ds).pragma('wal_checkpoint(TRUNCATE)');
+        sqliteHandle(ds).pragma('wal_checkpoint(TRUNCATE)');
         await ds.destroy();
       }
     } catch (err) {
@@ -230,7 +229,7 @@ export class MasterStore {
         SERVER_MIGRATIONS,
         this.busyTimeoutMs,
       );
-      rawHandle(this.serverDs).prepare(`INSERT OR IGNORE INTO sync_state (key, value) VALUES ('generation', ?)`).run(randomUUID());
+      syncState(sqliteHandle(this.serverDs)).ensureGeneration();
     }
     if (!this.numbersDs.isInitialized) {
       this.numbersDs = await openDataSource(this.layout.numbersDb, [GeneratedNumberEntity], NUMBERS_MIGRATIONS, this.busyTimeoutMs);
@@ -239,13 +238,12 @@ export class MasterStore {
   }
 
   get hubDb(): Database.Database {
-    return rawHandle(this.hub);
+    return sqliteHandle(this.hub);
   }
 
   get generation(): string {
     if (this.suspendedFor) return '';
-    const row = this.serverDb.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).get() as { value: string } | undefined;
-    return row?.value ?? '';
+    return syncState(this.serverDb).generation() ?? '';
   }
 
   /**
@@ -305,25 +303,20 @@ export class MasterStore {
     /** Only brought to the current schema, to be read (a selective restore): nothing else is written. */
     readOnly?: boolean;
   }): Promise<RestoreCandidate> {
-    const currentLastSeq = Number(
-      (this.serverDb.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
-    );
+    const currentLastSeq = syncState(this.serverDb).lastSeq();
     const server = await openDataSource(c.server, [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS, this.busyTimeoutMs);
     let restoredSeq: number;
     let lastSeq: number;
     try {
-      const db = rawHandle(server);
-      restoredSeq = Number(
-        (db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string } | undefined)?.value ?? 0,
-      );
-      const backupGeneration =
-        (db.prepare(`SELECT value FROM sync_state WHERE key = 'generation'`).pluck().get() as string | undefined) ?? null;
+      const db = sqliteHandle(server);
+      const state = syncState(db);
+      restoredSeq = state.lastSeq();
+      const backupGeneration = state.generation();
       lastSeq = Math.max(restoredSeq, currentLastSeq);
       if (c.readOnly) {
         db.pragma('wal_checkpoint(TRUNCATE)');
         return { restoredSeq, lastSeq, carriedNumbers: 0 };
       }
-      const set = db.prepare('INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
       // Conflicts are a record of what happened, not master data: every one recorded up to now (open
       // ones with their losing versions) is carried into the restored file, in place of the backup's.
       const conflicts = this.serverDb.prepare('SELECT * FROM sync_conflicts ORDER BY id').all() as Record<string, unknown>[];
@@ -332,11 +325,11 @@ export class MasterStore {
       // Written before the swap: a restore that fails leaves an entry no master carries, which is harmless.
       recordGeneration(this.hubDb, c.generation, backupGeneration, restoredSeq, lastSeq);
       db.transaction(() => {
-        set.run('generation', c.generation);
-        set.run('restored_seq', String(restoredSeq));
-        set.run('last_seq', String(lastSeq));
+        state.set('generation', c.generation);
+        state.set('restored_seq', String(restoredSeq));
+        state.set('last_seq', String(lastSeq));
         // Changes after the restore get versions above this: a column whose version is higher was changed since.
-        set.run('restore_floor_seq', String(lastSeq));
+        state.set('restore_floor_seq', String(lastSeq));
         db.exec('DELETE FROM sync_restore_base; DELETE FROM sync_gone; DELETE FROM sync_conflicts');
         if (conflicts.length > 0) {
           const cols = Object.keys(conflicts[0]);
@@ -360,7 +353,7 @@ export class MasterStore {
     if (c.numbers) {
       const numbers = await openDataSource(c.numbers, [GeneratedNumberEntity], NUMBERS_MIGRATIONS, this.busyTimeoutMs);
       try {
-        const db = rawHandle(numbers);
+        const db = sqliteHandle(numbers);
         const has = db.prepare('SELECT 1 FROM generated_numbers WHERE number = ? AND type = ?');
         const insert = db.prepare(
           `INSERT INTO generated_numbers (type, number, year, sequence, created_at, created_by, client_id, status)
@@ -393,7 +386,7 @@ export class MasterStore {
     for (const ds of [this.serverDs, this.numbersDs, this.hub]) {
       try {
         if (ds.isInitialized) {
-          rawHandle(ds).pragma('wal_checkpoint(TRUNCATE)');
+          sqliteHandle(ds).pragma('wal_checkpoint(TRUNCATE)');
           await ds.destroy();
         }
       } catch (err) {
@@ -412,8 +405,14 @@ export class StoreSuspendedError extends Error {
   }
 }
 
-export function rawHandle(ds: DataSource): Database.Database {
-  return (ds.driver as unknown as { databaseConnection: Database.Database }).databaseConnection;
+/** The better-sqlite3 handle of each open data source, as TypeORM's `prepareDatabase` hands it over. */
+const handles = new WeakMap<DataSource, Database.Database>();
+
+/** The open SQLite handle behind a data source this store opened (never TypeORM's private driver fields). */
+function sqliteHandle(ds: DataSource): Database.Database {
+  const db = handles.get(ds);
+  if (!db) throw new Error('This data source was not opened by the master store.');
+  return db;
 }
 
 async function openDataSource(
@@ -430,10 +429,13 @@ async function openDataSource(
     migrationsTableName: MIGRATIONS_TABLE,
     synchronize: false,
     timeout: busyTimeoutMs,
-    prepareDatabase: (db: Database.Database) => applyPragmas(db, { busyTimeoutMs, exclusive: true }),
+    prepareDatabase: (db: Database.Database) => {
+      handles.set(ds, db);
+      applyPragmas(db, { busyTimeoutMs, exclusive: true });
+    },
   });
   await ds.initialize();
-  const db = rawHandle(ds);
+  const db = sqliteHandle(ds);
   try {
     // Legacy tables may carry foreign keys between tables that the migrations rebuild; checked below.
     db.pragma('foreign_keys = OFF');
@@ -666,7 +668,7 @@ async function adoptLegacy(
   try {
     const ds = await openDataSource(work, entities, migrations, busyTimeoutMs);
     try {
-      const db = rawHandle(ds);
+      const db = sqliteHandle(ds);
       const check = checkIntegrity(db);
       if (check !== 'ok') throw new Error(`the migrated copy failed its integrity check: ${check}`);
       for (const [table, before] of Object.entries(rowCounts)) {

@@ -4,13 +4,25 @@ export const ROLE_VALUES = ['admin', 'manager', 'user'] as const;
 export const Role = z.enum(ROLE_VALUES);
 export type Role = z.infer<typeof Role>;
 
+/** The rules of a username and a password (the dashboard checks them before sending, with its own sentences). */
+export const ACCOUNT_RULES = {
+  usernameMin: 2,
+  usernameMax: 64,
+  usernamePattern: /^[A-Za-z0-9][A-Za-z0-9._@-]*$/,
+  passwordMin: 10,
+  passwordMax: 200,
+} as const;
+
 export const Username = z
   .string()
-  .min(2, 'must be at least 2 characters')
-  .max(64, 'must be at most 64 characters')
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'may contain only letters, digits and . _ @ -, starting with a letter or digit');
+  .min(ACCOUNT_RULES.usernameMin, `must be at least ${ACCOUNT_RULES.usernameMin} characters`)
+  .max(ACCOUNT_RULES.usernameMax, `must be at most ${ACCOUNT_RULES.usernameMax} characters`)
+  .regex(ACCOUNT_RULES.usernamePattern, 'may contain only letters, digits and . _ @ -, starting with a letter or digit');
 
-export const Password = z.string().min(10, 'must be at least 10 characters').max(200, 'must be at most 200 characters');
+export const Password = z
+  .string()
+  .min(ACCOUNT_RULES.passwordMin, `must be at least ${ACCOUNT_RULES.passwordMin} characters`)
+  .max(ACCOUNT_RULES.passwordMax, `must be at most ${ACCOUNT_RULES.passwordMax} characters`);
 
 export const LoginRequest = z.strictObject({
   username: z.string().min(1, 'is required').max(64, 'must be at most 64 characters'),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
 export const API_PREFIX = '/api/v1';
 
 export const LivenessResponse = z.object({
@@ -16,6 +15,7 @@ export const StoreFileView = z.object({
   bytes: z.number().optional(),
   walBytes: z.number().optional(),
 });
+export type StoreFileView = z.infer<typeof StoreFileView>;
 
 export const ReadinessResponse = z.object({
   ready: z.boolean(),

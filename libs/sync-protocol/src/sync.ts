@@ -1,10 +1,19 @@
 import { z } from 'zod';
 
+/** The sync protocol's version: every push carries it; `/sync/info` and `/health/ready` announce it. */
+export const PROTOCOL_VERSION = 1;
+
 /** Limits every server and SDK agree on (a server may announce lower ones in /sync/info). */
 export const SYNC_LIMITS = {
   maxPushRows: 5000,
   maxPullPage: 5000,
   defaultPullPage: 1000,
+  /** The SDK's largest push batch (outbox entries): halved while a batch is too large for the server's body limit. */
+  sdkPushBatch: 2000,
+  /** Numbers a workstation registers in one `POST /numbers/uses`. */
+  maxNumberUses: 500,
+  /** Numbers reserved in one `POST /numbers/:kind/reserve`. */
+  maxReserve: 500,
   idMaxLength: 64,
   clientIdMaxLength: 100,
 } as const;
@@ -15,6 +24,9 @@ const ClientId = z
   .min(1, 'is required')
   .max(SYNC_LIMITS.clientIdMaxLength, `must be at most ${SYNC_LIMITS.clientIdMaxLength} characters`)
   .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -');
+
+/** Sync columns of every synced table: the server keeps them; a workstation never sends them as values. */
+export const SYNC_COLUMN_NAMES = ['id', 'updated_at', 'updated_by', 'synced_at', 'server_seq', 'deleted'] as const;
 
 /** A column value on the wire: JSON scalars only (json columns travel as their text). */
 export const WireValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -126,7 +138,9 @@ export const PushChange = z.strictObject({
 export type PushChange = z.infer<typeof PushChange>;
 
 export const PushRequest = z.strictObject({
-  protocolVersion: z.literal(1, { error: 'must be 1 (this server speaks sync protocol v1)' }),
+  protocolVersion: z.literal(PROTOCOL_VERSION, {
+    error: `must be ${PROTOCOL_VERSION} (this server speaks sync protocol v${PROTOCOL_VERSION})`,
+  }),
   clientId: ClientId,
   batchId: ClientId,
   generation: z.string().min(1, 'is required').max(100),
@@ -438,7 +452,7 @@ export const RegisterNumbersRequest = z.strictObject({
       }),
     )
     .min(1)
-    .max(500),
+    .max(SYNC_LIMITS.maxNumberUses),
 });
 export type RegisterNumbersRequest = z.infer<typeof RegisterNumbersRequest>;
 
@@ -450,7 +464,7 @@ export interface RegisterNumbersResponse {
 
 export const AllocateRequest = z.strictObject({ clientId: ClientId.optional(), requestId: NumberRequestId.optional() });
 export const ReserveRequest = z.strictObject({
-  count: z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'),
+  count: z.number().int().min(1, 'must be at least 1').max(SYNC_LIMITS.maxReserve, `must be at most ${SYNC_LIMITS.maxReserve}`),
   clientId: ClientId.optional(),
   requestId: NumberRequestId.optional(),
 });

@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SYNCED_TABLES, dataDirLayout, freeBytes, fsyncPath, sqlTime, tableColumns, uuidv7 } from '@cacpq/db';
-import type { CreatedToken, JobView, PushRequest, SyncInfoResponse } from '@cacpq/sync-protocol';
+import { SYNCED_TABLES, dataDirLayout, freeBytes, fsyncPath, sqlTime, syncState, tableColumns, uuidv7 } from '@cacpq/db';
+import { PROTOCOL_VERSION, type CreatedToken, type JobView, type PushRequest, type SyncInfoResponse } from '@cacpq/sync-protocol';
 import { ApiClient } from '../cli/client';
 import { repoRoot, startBenchServer, type BenchServer } from './server-process';
 import { CATEGORIES, VENDORS, componentRow, random } from './fixture';
@@ -70,7 +70,8 @@ function fillMaster(serverDb: string, targetBytes: number): Record<string, numbe
   const { rnd, pick, int, money } = random_;
   const now = Date.now();
   const when = (daysBack = 730) => sqlTime(new Date(now - rnd() * daysBack * 86_400_000));
-  let seq = Number((db.prepare(`SELECT value FROM sync_state WHERE key = 'last_seq'`).get() as { value: string }).value);
+  const state = syncState(db);
+  let seq = state.lastSeq();
   const counts: Record<string, number> = {};
   const inserters = new Map<string, (row: Record<string, unknown>) => void>();
   for (const table of SYNCED_TABLES) {
@@ -210,7 +211,7 @@ function fillMaster(serverDb: string, targetBytes: number): Record<string, numbe
       }
     })();
   }
-  db.prepare(`UPDATE sync_state SET value = ? WHERE key = 'last_seq'`).run(String(seq));
+  state.setLastSeq(seq);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   return counts;
@@ -288,7 +289,7 @@ class Pusher {
     while (!this.stopping) {
       const now = new Date().toISOString();
       const body: PushRequest = {
-        protocolVersion: 1,
+        protocolVersion: PROTOCOL_VERSION,
         clientId: 'bench-workstation',
         batchId: randomUUID(),
         generation: this.generation,

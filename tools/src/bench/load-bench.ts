@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { SyncClient, SyncError, type SyncInfoResponse, type SyncSummary, type TableInfo } from '@cacpq/sync-protocol';
+import { type SyncInfoResponse, type TableInfo } from '@cacpq/sync-protocol';
+import { SyncClient, SyncError, type SyncSummary } from '@cacpq/sync-client';
 import { random, type Random } from './fixture';
 import { BENCH_ADMIN_PASSWORD, repoRoot, startBenchServer } from './server-process';
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MASTER_INDEXES_V1, MASTER_TABLES_V1, applyPragmas } from '@cacpq/db';
-import { SyncClient } from '@cacpq/sync-protocol';
+import { SyncClient } from '@cacpq/sync-client';
 import { repoRoot, startBenchServer } from './server-process';
 
 export interface SyncBenchOptions {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isApiErrorBody, normalizeFingerprint, trustedFetch, untrustedCause, type ServerTrust } from '@cacpq/sync-protocol';
+import { isApiErrorBody } from '@cacpq/sync-protocol';
+import { normalizeFingerprint, trustedFetch, untrustedCause, type ServerTrust } from '@cacpq/sync-client';
 
 export interface Connection {
   url: string;

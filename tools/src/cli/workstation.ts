@@ -1,4 +1,5 @@
-import { NUMBER_KINDS, SyncClient, SyncError, type NumberKind, type ServerTrust, type SyncSummary } from '@cacpq/sync-protocol';
+import { NUMBER_KINDS, SYNC_LIMITS, type NumberKind } from '@cacpq/sync-protocol';
+import { SyncClient, SyncError, type ServerTrust, type SyncSummary } from '@cacpq/sync-client';
 import { CliError } from './client';
 
 export const WORKSTATION_HELP = `A workstation you can run from a shell: a local SQLite file with the master's schema, synced
@@ -114,7 +115,8 @@ export async function runWorkstation(
         });
       case 'reserve': {
         const count = Number(values.count ?? 10);
-        if (!Number.isInteger(count) || count < 1 || count > 500) throw new CliError('--count must be a whole number from 1 to 500.', 2);
+        if (!Number.isInteger(count) || count < 1 || count > SYNC_LIMITS.maxReserve)
+          throw new CliError(`--count must be a whole number from 1 to ${SYNC_LIMITS.maxReserve}.`, 2);
         return await withClient(db, trust, async (c) => out((await c.reserveNumbers(kindArg(arg), count)).join('\n')));
       }
       case 'watch': {

@@ -1,12 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { MasterStore, sqlTime } from '@cacpq/db';
-import {
-  ALERT_SETTING_DEFAULTS,
-  type AlertSettingKey,
-  type AlertSettings,
-  type AlertSettingsPatch,
-  type AlertSettingsView,
-} from '@cacpq/sync-protocol';
+import { MasterStore, SqliteAlertSettingsRepository, sqlTime, type AlertSettingsRepository } from '@cacpq/db';
+import { ALERT_SETTING_DEFAULTS, type AlertSettings, type AlertSettingsPatch, type AlertSettingsView } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
 import { parseClock, parseDays, type BusinessHours } from './business-hours';
 
@@ -17,15 +11,16 @@ import { parseClock, parseDays, type BusinessHours } from './business-hours';
  */
 @Injectable()
 export class AlertSettingsService {
-  constructor(private readonly store: MasterStore) {}
+  private readonly repo: AlertSettingsRepository;
+
+  constructor(store: MasterStore) {
+    this.repo = new SqliteAlertSettingsRepository(() => store.hubDb);
+  }
 
   all(): AlertSettings {
-    const rows = this.store.hubDb.prepare(`SELECT key, value FROM settings WHERE key LIKE 'alerts.%'`).all() as {
-      key: string;
-      value: string;
-    }[];
     const out: Record<string, unknown> = { ...ALERT_SETTING_DEFAULTS };
-    for (const r of rows) if (r.key in ALERT_SETTING_DEFAULTS) out[r.key] = JSON.parse(r.value) as unknown;
+    for (const [key, value] of Object.entries(this.repo.stored()))
+      if (key in ALERT_SETTING_DEFAULTS) out[key] = JSON.parse(value) as unknown;
     return out as AlertSettings;
   }
 
@@ -60,14 +55,7 @@ export class AlertSettingsService {
     } catch (err) {
       throw new ApiException('VALIDATION_FAILED', `alerts.businessHours.days: ${(err as Error).message}`);
     }
-    const save = this.store.hubDb.prepare(
-      `INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
-       ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-    );
-    const at = sqlTime();
-    this.store.hubDb.transaction(() => {
-      for (const [key, value] of Object.entries(patch) as [AlertSettingKey, unknown][]) save.run(key, JSON.stringify(value), at, by);
-    })();
+    this.repo.save(patch, sqlTime(), by);
     return this.view();
   }
 }

@@ -3,7 +3,7 @@ import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AlertSettingsPatch, AlertsQuery, type AlertEvaluation, type AlertSettingsView, type AlertView } from '@cacpq/sync-protocol';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import type { AppRequest } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { AlertSettingsService } from './alert-settings.service';

@@ -1,5 +1,23 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { MasterStore, parseSqlTime, sqlTime } from '@cacpq/db';
+import {
+  MasterStore,
+  SqliteAlertsRepository,
+  SqliteBackupCatalogueRepository,
+  SqliteJobsRepository,
+  SqliteNumberUsesRepository,
+  SqliteRefusalsRepository,
+  SqliteSyncIdentityRepository,
+  SqliteSyncLogRepository,
+  parseSqlTime,
+  sqlTime,
+  type AlertsRepository,
+  type BackupCatalogueRepository,
+  type JobsRepository,
+  type NumberUsesRepository,
+  type RefusalsRepository,
+  type SyncIdentityRepository,
+  type SyncLogRepository,
+} from '@cacpq/db';
 import {
   ALERT_RULES,
   type AlertEvaluation,
@@ -12,14 +30,13 @@ import {
 import type { Logger } from 'pino';
 import { ApiException } from '../common/api-exception';
 import { LOGGER } from '../common/tokens';
-import { OpsEvents } from '../operations/ops-events';
+import { DomainEvents } from '../events/domain-events';
 import { GrowthService } from '../monitoring/growth.service';
 import { MonitoringService } from '../monitoring/monitoring.service';
-import { NUMBER_USER } from '../numbers/numbers.service';
 import { AlertNotifier } from './alert-notifier';
 import { AlertSettingsService } from './alert-settings.service';
 import { businessMsBetween, type BusinessHours } from './business-hours';
-import { WorkstationClocks } from './workstation-clocks';
+import { WorkstationClocks } from '../sync/workstation-clocks';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -33,22 +50,6 @@ interface Finding {
   details: Record<string, unknown>;
 }
 
-interface AlertRow {
-  id: number;
-  rule: AlertRule;
-  subject: string;
-  severity: AlertSeverity;
-  opened_at: string;
-  resolved_at: string | null;
-  acknowledged_at: string | null;
-  acknowledged_by: string | null;
-  message: string;
-  resolution: string | null;
-  details: string;
-  last_evaluated_at: string;
-  notified_at: string | null;
-}
-
 /**
  * The guide's alerts, evaluated on a schedule (`schedule.evaluate-alerts`, every five minutes by
  * default) and once at start: each rule judges its subjects against its threshold
@@ -58,6 +59,14 @@ interface AlertRow {
  */
 @Injectable()
 export class AlertsService implements OnApplicationBootstrap {
+  private readonly alerts: AlertsRepository;
+  private readonly backups: BackupCatalogueRepository;
+  private readonly jobs: JobsRepository;
+  private readonly syncLog: SyncLogRepository;
+  private readonly copies: SyncIdentityRepository;
+  private readonly numberUses: NumberUsesRepository;
+  private readonly refusals: RefusalsRepository;
+
   constructor(
     private readonly store: MasterStore,
     private readonly settings: AlertSettingsService,
@@ -65,9 +74,17 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly growth: GrowthService,
     private readonly clocks: WorkstationClocks,
     private readonly notifier: AlertNotifier,
-    private readonly ops: OpsEvents,
+    private readonly ops: DomainEvents,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.alerts = new SqliteAlertsRepository(() => store.hubDb);
+    this.backups = new SqliteBackupCatalogueRepository(() => store.hubDb);
+    this.jobs = new SqliteJobsRepository(() => store.hubDb);
+    this.syncLog = new SqliteSyncLogRepository(() => store.serverDb);
+    this.copies = new SqliteSyncIdentityRepository(() => store.hubDb);
+    this.numberUses = new SqliteNumberUsesRepository(() => store.hubDb);
+    this.refusals = new SqliteRefusalsRepository(() => store.hubDb);
+  }
 
   onApplicationBootstrap(): void {
     this.runScheduled(new Date());
@@ -76,10 +93,6 @@ export class AlertsService implements OnApplicationBootstrap {
   /** For the scheduler: an evaluation whose failure is logged, never thrown. */
   runScheduled(now: Date): void {
     this.evaluate(now).catch((err: unknown) => this.logger.error({ err }, 'alert evaluation failed'));
-  }
-
-  private get hub() {
-    return this.store.hubDb;
   }
 
   /**
@@ -108,14 +121,9 @@ export class AlertsService implements OnApplicationBootstrap {
     }
     const openedIds: number[] = [];
     const resolvedIds: number[] = [];
-    this.hub.transaction(() => {
-      const openRows = this.hub.prepare('SELECT * FROM alerts WHERE resolved_at IS NULL').all() as AlertRow[];
+    this.alerts.transaction(() => {
+      const openRows = this.alerts.open();
       const open = new Map(openRows.map((r) => [`${r.rule}\u0000${r.subject}`, r]));
-      const insert = this.hub.prepare(
-        `INSERT INTO alerts (rule, subject, severity, opened_at, message, details, last_evaluated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const update = this.hub.prepare(`UPDATE alerts SET severity = ?, message = ?, details = ?, last_evaluated_at = ? WHERE id = ?`);
-      const resolve = this.hub.prepare(`UPDATE alerts SET resolved_at = ?, resolution = ?, last_evaluated_at = ? WHERE id = ?`);
       for (const [rule, findings] of judged) {
         const firing = new Set<string>();
         const calm = new Map<string, Finding>();
@@ -127,9 +135,11 @@ export class AlertsService implements OnApplicationBootstrap {
             }
             firing.add(f.subject);
             const row = open.get(`${rule}\u0000${f.subject}`);
-            if (row) update.run(f.severity, f.message, JSON.stringify(f.details), at, row.id);
+            if (row) this.alerts.update(row.id, f, at);
             else
-              openedIds.push(Number(insert.run(rule, f.subject, f.severity, at, f.message, JSON.stringify(f.details), at).lastInsertRowid));
+              openedIds.push(
+                this.alerts.insert({ rule, subject: f.subject, severity: f.severity, message: f.message, details: f.details }, at),
+              );
           }
         }
         for (const row of openRows) {
@@ -139,18 +149,18 @@ export class AlertsService implements OnApplicationBootstrap {
               ? `The ${rule} rule was disabled.`
               : (calm.get(row.subject)?.message ??
                 `${describeSubject(row.subject)} is no longer being checked (no longer in the sync log).`);
-          resolve.run(at, why, at, row.id);
+          this.alerts.resolve(row.id, why, at);
           resolvedIds.push(row.id);
         }
       }
       // Open alerts of rules that could not be judged keep their state but say when they were last looked at.
-    })();
+    });
     const opened = openedIds.map((id) => this.get(id));
     const resolved = resolvedIds.map((id) => this.get(id));
     for (const a of opened) this.logger.warn({ alert: a.id, rule: a.rule, subject: a.subject }, a.message);
     for (const a of resolved) this.logger.info({ alert: a.id, rule: a.rule, subject: a.subject }, `resolved: ${a.resolution}`);
-    for (const a of opened) this.ops.alertOpened(a);
-    for (const a of resolved) this.ops.alertResolved(a);
+    for (const a of opened) this.ops.publish('alert.opened', a);
+    for (const a of resolved) this.ops.publish('alert.resolved', a);
     await this.notifyAll(opened, resolved, s);
     return {
       evaluatedAt: at,
@@ -162,11 +172,10 @@ export class AlertsService implements OnApplicationBootstrap {
 
   private async notifyAll(opened: AlertView[], resolved: AlertView[], s: AlertSettings): Promise<void> {
     if (!s['alerts.webhook.url'] && !(s['alerts.smtp.host'] && s['alerts.smtp.to'])) return;
-    const mark = this.hub.prepare('UPDATE alerts SET notified_at = ? WHERE id = ?');
     const events = [...opened.map((a) => ['alert.opened', a] as const), ...resolved.map((a) => ['alert.resolved', a] as const)];
     for (const [event, alert] of events) {
       try {
-        if (await this.notifier.notify(event, alert, s)) mark.run(sqlTime(), alert.id);
+        if (await this.notifier.notify(event, alert, s)) this.alerts.markNotified(alert.id, sqlTime());
       } catch (err) {
         this.logger.warn({ err, alertId: alert.id }, 'alert notification failed');
       }
@@ -174,7 +183,7 @@ export class AlertsService implements OnApplicationBootstrap {
   }
 
   private countOpen(): number {
-    return this.hub.prepare('SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL').pluck().get() as number;
+    return this.alerts.countOpen();
   }
 
   // ---- rules ----------------------------------------------------------------------------
@@ -230,7 +239,7 @@ export class AlertsService implements OnApplicationBootstrap {
    * weekend adds nothing, and the alert can only open during business hours.
    */
   private noSyncRule(s: AlertSettings, now: Date): Finding[] {
-    const last = this.store.serverDb.prepare('SELECT MAX(timestamp) FROM sync_log').pluck().get() as string | null;
+    const last = this.syncLog.lastSyncAt();
     if (!last) return [];
     const bh = this.settings.businessHours(s);
     const hours = s['alerts.no-sync.hours'];
@@ -285,9 +294,7 @@ export class AlertsService implements OnApplicationBootstrap {
   /** No verified backup (pre-restore snapshots aside) within the threshold. */
   private backupRule(s: AlertSettings, now: Date): Finding[] {
     const hours = s['alerts.backup-age.hours'];
-    const b = this.hub
-      .prepare(`SELECT name, created_at FROM backups WHERE status = 'verified' AND kind <> 'pre-restore' ORDER BY created_at DESC LIMIT 1`)
-      .get() as { name: string; created_at: string } | undefined;
+    const b = this.backups.lastVerified();
     if (!b) {
       return [
         {
@@ -299,7 +306,7 @@ export class AlertsService implements OnApplicationBootstrap {
         },
       ];
     }
-    const age = (now.getTime() - parseSqlTime(b.created_at).getTime()) / HOUR;
+    const age = (now.getTime() - parseSqlTime(b.createdAt).getTime()) / HOUR;
     const firing = age > hours;
     return [
       {
@@ -307,22 +314,18 @@ export class AlertsService implements OnApplicationBootstrap {
         firing,
         severity: age > 2 * hours ? 'critical' : 'warning',
         message: `The last verified backup (${b.name}) is ${fmt(age)} hours old, ${firing ? 'over' : 'within'} the ${hours}-hour threshold.`,
-        details: { lastVerifiedBackup: b.name, at: b.created_at, ageHours: round(age), thresholdHours: hours },
+        details: { lastVerifiedBackup: b.name, at: b.createdAt, ageHours: round(age), thresholdHours: hours },
       },
     ];
   }
 
   /** The latest integrity job failed, or the health check is critical (a file missing, a check not ok). */
   private integrityRule(now: Date): Finding[] {
-    const job = this.hub
-      .prepare(
-        `SELECT id, finished_at, status, error FROM jobs WHERE type = 'integrity' AND status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT 1`,
-      )
-      .get() as { id: number; finished_at: string; status: string; error: string | null } | undefined;
+    const job = this.jobs.lastFinished('integrity');
     const health = this.monitoring.health(now);
     const problems: string[] = [];
     if (job?.status === 'failed')
-      problems.push(`Integrity job ${job.id} failed at ${job.finished_at} UTC: ${sentence(job.error ?? 'no reason given')}`);
+      problems.push(`Integrity job ${job.id} failed at ${job.finishedAt} UTC: ${sentence(job.error ?? 'no reason given')}`);
     if (health.status === 'critical') problems.push(...health.problems);
     const firing = problems.length > 0;
     return [
@@ -333,10 +336,10 @@ export class AlertsService implements OnApplicationBootstrap {
         message: firing
           ? `Integrity is not ok: ${problems.map(sentence).join(' ')}`
           : job
-            ? `Integrity job ${job.id} passed at ${job.finished_at} UTC and the health check is ${health.status}.`
+            ? `Integrity job ${job.id} passed at ${job.finishedAt} UTC and the health check is ${health.status}.`
             : `No integrity check has failed and the health check is ${health.status}.`,
         details: {
-          integrityJob: job ? { id: job.id, status: job.status, finishedAt: job.finished_at, error: job.error } : null,
+          integrityJob: job ? { id: job.id, status: job.status, finishedAt: job.finishedAt, error: job.error } : null,
           health: health.status,
           problems,
         },
@@ -352,9 +355,7 @@ export class AlertsService implements OnApplicationBootstrap {
       ['user', 'user'],
       ['workstation', 'client_id'],
     ] as const) {
-      const rows = this.store.serverDb
-        .prepare(`SELECT ${column} AS who, MAX(timestamp) AS last FROM sync_log WHERE ${column} IS NOT NULL GROUP BY ${column}`)
-        .all() as { who: string; last: string }[];
+      const rows = this.syncLog.lastSeenBy(column);
       for (const r of rows) {
         const idle = (now.getTime() - parseSqlTime(r.last).getTime()) / DAY;
         const firing = idle > days;
@@ -391,15 +392,7 @@ export class AlertsService implements OnApplicationBootstrap {
   private copyRule(s: AlertSettings, now: Date): Finding[] {
     const days = s['alerts.workstation-copy.days'];
     const since = sqlTime(new Date(now.getTime() - days * DAY));
-    const rows = this.hub.prepare('SELECT * FROM workstation_copies WHERE detected_at >= ? ORDER BY id').all(since) as {
-      client_id: string;
-      new_client_id: string;
-      reason: string;
-      user: string | null;
-      original_host: string | null;
-      copy_host: string | null;
-      detected_at: string;
-    }[];
+    const rows = this.copies.copiesSince(since);
     return rows.map((r) => ({
       subject: `workstation:${r.new_client_id}`,
       firing: true,
@@ -411,11 +404,8 @@ export class AlertsService implements OnApplicationBootstrap {
 
   /** Changes the server refused, held back on their workstations, waiting for an admin. */
   private refusedRule(): Finding[] {
-    const open = this.hub
-      .prepare(
-        `SELECT COUNT(*) AS n, COUNT(DISTINCT client_id) AS ws, MIN(first_seen_at) AS since FROM sync_refusals WHERE status = 'open'`,
-      )
-      .get() as { n: number; ws: number; since: string | null };
+    const summary = this.refusals.openSummary();
+    const open = { n: summary.open, ws: summary.workstations, since: summary.since };
     const firing = open.n > 0;
     return [
       {
@@ -434,13 +424,9 @@ export class AlertsService implements OnApplicationBootstrap {
   private duplicateNumberRule(s: AlertSettings, now: Date): Finding[] {
     const days = s['alerts.duplicate-number.days'];
     const since = sqlTime(new Date(now.getTime() - days * DAY));
-    const numbers = this.hub
-      .prepare(`SELECT number FROM number_uses GROUP BY number HAVING COUNT(DISTINCT ${NUMBER_USER}) > 1 AND MAX(registered_at) >= ?`)
-      .pluck()
-      .all(since) as string[];
-    const uses = this.hub.prepare('SELECT client_id, user, record_table, record_id, used_at FROM number_uses WHERE number = ? ORDER BY id');
+    const numbers = this.numberUses.usedMoreThanOnceSince(since);
     return numbers.map((number) => {
-      const by = uses.all(number) as { client_id: string; user: string; record_table: string; record_id: string; used_at: string }[];
+      const by = this.numberUses.usesOf(number);
       // One use per record (two copies of a file hold the same record); where they are and who.
       const records = new Map<string, string[]>();
       for (const u of by) {
@@ -461,28 +447,13 @@ export class AlertsService implements OnApplicationBootstrap {
   // ---- listing and acknowledgement ------------------------------------------------------
 
   list(q: AlertsQuery): AlertView[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.status === 'open') where.push('resolved_at IS NULL');
-    if (q.status === 'resolved') where.push('resolved_at IS NOT NULL');
-    if (q.rule) {
-      where.push('rule = ?');
-      args.push(q.rule);
-    }
-    if (q.before !== undefined) {
-      where.push('id < ?');
-      args.push(q.before);
-    }
-    const rows = this.hub
-      .prepare(`SELECT * FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...args, q.limit) as AlertRow[];
-    return rows.map(toView);
+    return this.alerts.list(q);
   }
 
   get(id: number): AlertView {
-    const row = this.hub.prepare('SELECT * FROM alerts WHERE id = ?').get(id) as AlertRow | undefined;
-    if (!row) throw new ApiException('NOT_FOUND', `There is no alert ${id}.`);
-    return toView(row);
+    const alert = this.alerts.get(id);
+    if (!alert) throw new ApiException('NOT_FOUND', `There is no alert ${id}.`);
+    return alert;
   }
 
   acknowledge(id: number, by: string, now: Date = new Date()): AlertView {
@@ -490,30 +461,9 @@ export class AlertsService implements OnApplicationBootstrap {
     if (a.acknowledgedAt) {
       throw new ApiException('ALREADY_EXISTS', `Alert ${id} was already acknowledged by ${a.acknowledgedBy} at ${a.acknowledgedAt} UTC.`);
     }
-    this.hub
-      .prepare('UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL')
-      .run(sqlTime(now), by, id);
+    this.alerts.acknowledge(id, by, sqlTime(now));
     return this.get(id);
   }
-}
-
-function toView(r: AlertRow): AlertView {
-  return {
-    id: r.id,
-    rule: r.rule,
-    subject: r.subject,
-    severity: r.severity,
-    status: r.resolved_at ? 'resolved' : 'open',
-    openedAt: r.opened_at,
-    resolvedAt: r.resolved_at,
-    acknowledgedAt: r.acknowledged_at,
-    acknowledgedBy: r.acknowledged_by,
-    message: r.message,
-    resolution: r.resolution,
-    details: JSON.parse(r.details) as Record<string, unknown>,
-    lastEvaluatedAt: r.last_evaluated_at,
-    notifiedAt: r.notified_at,
-  };
 }
 
 function round(n: number): number {

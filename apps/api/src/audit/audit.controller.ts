@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditQuery, type AuditEntryView } from '@cacpq/sync-protocol';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import { ZodPipe } from '../common/zod';
 import { AuditService } from './audit.service';
 

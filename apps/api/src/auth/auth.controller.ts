@@ -7,7 +7,7 @@ import { ZodPipe, openApiSchema } from '../common/zod';
 import { AppConfig } from '../config/app-config';
 import { AuthService } from './auth.service';
 import { CSRF_COOKIE, SESSION_COOKIE, cookieOptions } from './cookies';
-import { CurrentPrincipal, Public } from './decorators';
+import { CurrentPrincipal, Public } from '../common/decorators';
 import { SessionsService } from './sessions.service';
 
 @ApiTags('auth')

@@ -6,7 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { ApiException } from '../common/api-exception';
 import type { AppRequest, Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
-import { DirectoryService } from '../directory/directory.service';
+import { DirectoryService } from './directory/directory.service';
 import { LoginRateLimiter } from './login-rate-limiter';
 import { hashPassword, needsRehash, verifyPassword } from './passwords';
 import { SessionsService } from './sessions.service';

@@ -6,8 +6,9 @@ import { ApiException } from './api-exception';
 /** Validates a body or query against a contract schema: 400 VALIDATION_FAILED with a sentence. */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
   constructor(
-    private readonly schema: S,
-    private readonly where: 'request body' | 'query' | 'path' = 'request body',
+    /** Public for the OpenAPI document, which declares each parameter and body from the schema its pipe checks. */
+    readonly schema: S,
+    readonly where: 'request body' | 'query' | 'path' = 'request body',
   ) {}
 
   transform(value: unknown): z.infer<S> {

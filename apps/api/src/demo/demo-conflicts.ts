@@ -1,6 +1,5 @@
-import { sqlTime, uuidv7 } from '@cacpq/db';
-import type { WireValue } from '@cacpq/sync-protocol';
-import type Database from 'better-sqlite3';
+import { sqlTime, uuidv7, type MasterRowsRepository } from '@cacpq/db';
+import { PROTOCOL_VERSION, type WireValue } from '@cacpq/sync-protocol';
 import type { Principal } from '../common/request-context';
 import type { SyncService } from '../sync/sync.service';
 
@@ -68,16 +67,14 @@ const SYNC_COLUMNS = new Set(['id', 'updated_at', 'updated_by', 'synced_at', 'se
  */
 export function seedDemoConflicts(
   sync: SyncService,
-  db: Database.Database,
+  rows: MasterRowsRepository,
   generation: string,
   principals: Map<string, Principal>,
 ): number[] {
   const ids: number[] = [];
   const now = Date.now();
   for (const scenario of DEMO_CONFLICTS) {
-    const original = db
-      .prepare(`SELECT * FROM "${scenario.table}" WHERE deleted = 0 AND ${scenario.where} ORDER BY id LIMIT 1 OFFSET 2`)
-      .get() as Row | undefined;
+    const original = rows.nthLiveRow(scenario.table, scenario.where, 2) as Row | undefined;
     if (!original) continue;
     const data = Object.fromEntries(Object.entries(original).filter(([c]) => !SYNC_COLUMNS.has(c)));
     for (const step of [scenario.first, scenario.second]) {
@@ -89,7 +86,7 @@ export function seedDemoConflicts(
         {
           invalid: new Map(),
           request: {
-            protocolVersion: 1,
+            protocolVersion: PROTOCOL_VERSION,
             clientId: `${step.user}-laptop`,
             batchId: `demo-${uuidv7()}`,
             generation,

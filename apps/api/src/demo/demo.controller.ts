@@ -1,7 +1,7 @@
 import { Body, Controller, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DemoSeedRequest, type DemoSeedResponse } from '@cacpq/sync-protocol';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import type { AppRequest } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { DemoService } from './demo.service';

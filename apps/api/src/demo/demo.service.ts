@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DEMO_USERS, MasterStore, SYNCED_TABLES, seedDemoData, seedDemoGrowth } from '@cacpq/db';
+import { DEMO_USERS, MasterStore, SqliteMasterRows, SYNCED_TABLES, seedDemoData, seedDemoGrowth } from '@cacpq/db';
 import type { DemoSeedRequest, DemoSeedResponse, Role } from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
 import { generatePassword } from '../auth/passwords';
@@ -27,7 +27,8 @@ export class DemoService {
 
   async seed(req: AppRequest, body: DemoSeedRequest): Promise<DemoSeedResponse> {
     const db = this.store.serverDb;
-    const holding = SYNCED_TABLES.filter((t) => (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name}"`).get() as { n: number }).n > 0);
+    const rows = new SqliteMasterRows(() => this.store.serverDb);
+    const holding = SYNCED_TABLES.filter((t) => rows.hasRows(t.name));
     if (holding.length > 0) {
       throw new ApiException(
         'NOT_EMPTY',
@@ -56,7 +57,7 @@ export class DemoService {
       const user = await this.users.get(username);
       principals.set(username, { kind: 'token', userId: user.id, username, role: user.role });
     }
-    const conflicts = seedDemoConflicts(this.sync, db, this.store.generation, principals);
+    const conflicts = seedDemoConflicts(this.sync, rows, this.store.generation, principals);
     // Growth history leading up to a sample of the files as they are now (fresh data directories only).
     // The seed is written into the files first, as the periodic checkpoint would, so that the last
     // sample shows the files as they stay.

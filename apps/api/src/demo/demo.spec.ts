@@ -1,5 +1,5 @@
 import type { ConflictView, GrowthReport, PullResponse } from '@cacpq/sync-protocol';
-import { ADMIN_PASSWORD, makeUser, sessionCaller, startTestServer, type Caller, type TestServer } from '../testing/harness';
+import { ADMIN_PASSWORD, makeUser, sessionCaller, startTestServer, type Caller, type TestServer } from '../../test/harness';
 
 let server: TestServer;
 let admin: Caller;

@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MasterStore } from '@cacpq/db';
 import { PROTOCOL_VERSION, type LivenessResponse, type ReadinessResponse } from '@cacpq/sync-protocol';
 import { AuthGuard } from '../auth/auth.guard';
-import { Public } from '../auth/decorators';
+import { Public } from '../common/decorators';
 import type { AppRequest } from '../common/request-context';
 import { ApiException } from '../common/api-exception';
 import { SERVER_VERSION } from '../version';

@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import { MetricsService } from './metrics.service';
 
 /** Outside `/api`, where Prometheus looks by default; the dashboard proxy leaves `/metrics` to this server. */

@@ -1,8 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { MasterStore, parseSqlTime, StoreSuspendedError } from '@cacpq/db';
+import {
+  MasterStore,
+  parseSqlTime,
+  SqliteBackupCatalogueRepository,
+  SqliteConflicts,
+  StoreSuspendedError,
+  type BackupCatalogueRepository,
+  type ConflictsRepository,
+} from '@cacpq/db';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { JobsService } from '../operations/jobs.service';
-import { MaintenanceMode } from '../operations/maintenance-mode';
+import { JobsService } from '../jobs/jobs.service';
+import { MaintenanceMode } from '../maintenance/maintenance-mode';
 import { SyncEvents } from '../sync/sync-events';
 import { SyncMetrics } from './sync-metrics';
 
@@ -29,6 +37,9 @@ function processMetrics(): Registry {
  */
 @Injectable()
 export class MetricsService {
+  private readonly backups: BackupCatalogueRepository;
+  private readonly conflicts: ConflictsRepository;
+
   constructor(
     private readonly sync: SyncMetrics,
     private readonly store: MasterStore,
@@ -36,6 +47,8 @@ export class MetricsService {
     private readonly jobs: JobsService,
     private readonly events: SyncEvents,
   ) {
+    this.backups = new SqliteBackupCatalogueRepository(() => store.hubDb);
+    this.conflicts = new SqliteConflicts(() => store.serverDb);
     // Started with the server, so that the first scrape already has event-loop samples.
     processMetrics();
   }
@@ -50,13 +63,11 @@ export class MetricsService {
     const registry = new Registry();
     const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
 
-    const backup = this.store.hubDb.prepare(`SELECT max(created_at) AS at FROM backups WHERE status = 'verified'`).get() as {
-      at: string | null;
-    };
+    const backupAt = this.backups.newestVerifiedAt();
     gauge(
       'cacpq_last_verified_backup_timestamp_seconds',
       'When the newest verified backup was taken (Unix time, seconds); 0 when there is none.',
-    ).set(backup.at ? parseSqlTime(backup.at).getTime() / 1000 : 0);
+    ).set(backupAt ? parseSqlTime(backupAt).getTime() / 1000 : 0);
 
     const size = gauge('cacpq_database_size_bytes', 'Size of each master database file.', ['file']);
     const wal = gauge('cacpq_database_wal_size_bytes', 'Size of the write-ahead log of each master database file.', ['file']);
@@ -86,7 +97,7 @@ export class MetricsService {
   private openConflicts(): number | null {
     if (this.store.suspended) return null;
     try {
-      return (this.store.serverDb.prepare('SELECT COUNT(*) AS n FROM sync_conflicts WHERE resolved_at IS NULL').get() as { n: number }).n;
+      return this.conflicts.openCount();
     } catch (err) {
       if (err instanceof StoreSuspendedError) return null;
       throw err;

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { DomainEvents } from '../events/domain-events';
 
 export type SyncStatus = 'success' | 'error';
 
 /**
  * This application's own Prometheus registry (not prom-client's global one, so that several
  * servers in one process, as in the tests, keep their own figures) and the sync instruments,
- * fed by SyncLogService as it writes `sync_log`.
+ * fed by the sync's domain events (`sync.rows`, `sync.ended`) as `sync_log` is written.
  */
 @Injectable()
 export class SyncMetrics {
@@ -41,7 +42,9 @@ export class SyncMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(events: DomainEvents) {
+    events.on('sync.rows', (e) => (e.direction === 'pushed' ? this.pushed(e.rows, e.conflicts) : this.pulled(e.rows)));
+    events.on('sync.ended', (e) => this.ended(e.status, e.durationMs));
     // Present from the first scrape, so that rate() and increase() see the first sync.
     for (const status of ['success', 'error'] as const) {
       this.syncs.inc({ status }, 0);

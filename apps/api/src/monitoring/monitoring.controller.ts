@@ -18,7 +18,7 @@ import {
   type UserDayRow,
   type WorkstationRow,
 } from '@cacpq/sync-protocol';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import { ZodPipe } from '../common/zod';
 import { GrowthService } from './growth.service';
 import { MonitoringService } from './monitoring.service';

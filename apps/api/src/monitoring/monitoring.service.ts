@@ -1,19 +1,18 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import {
-  ACTIVITY_TABLES,
-  MONITORING_SQL,
   MasterStore,
-  daysAgo,
+  SqliteActivityRepository,
+  SqliteBackupCatalogueRepository,
+  SqliteJobsRepository,
+  SqliteSyncLogRepository,
   freeBytes,
   parseSqlTime,
-  prepared,
-  refreshActivityRollup,
-  syncLogFilter,
-  type SqlRun,
-  type SyncLogFilter,
   sqlTime,
+  type ActivityRepository,
+  type BackupCatalogueRepository,
+  type JobsRepository,
+  type SyncLogRepository,
 } from '@cacpq/db';
-import type Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type {
   ActiveUserRow,
@@ -34,22 +33,12 @@ import type {
 } from '@cacpq/sync-protocol';
 import { SYNC_TIMELINE_MAX_DAYS } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
-import { MaintenanceMode } from '../operations/maintenance-mode';
-import { WorkstationClocks } from '../alerts/workstation-clocks';
+import { MaintenanceMode } from '../maintenance/maintenance-mode';
+import { WorkstationClocks } from '../sync/workstation-clocks';
 import { SyncEvents } from '../sync/sync-events';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-
-/** The sync_log rows of (from, to] narrowed by the filters that are set, oldest first, through an index: percentiles need every duration. */
-function timelineSql(filters: SyncLogFilter): SqlRun {
-  const f = syncLogFilter(filters);
-  return {
-    sql: `SELECT strftime('%Y-%m-%d %H:00:00', timestamp) AS hour, status, conflicts, records_pulled, records_pushed, duration_ms
-  FROM sync_log INDEXED BY ${f.index} WHERE ${['timestamp > ?', 'timestamp <= ?', ...f.where].join(' AND ')} ORDER BY timestamp`,
-    args: f.args,
-  };
-}
 
 /** Nearest-rank percentile of ascending `sorted`: the ceil(p/100·n)-th value. */
 function percentile(sorted: number[], p: number): number | null {
@@ -63,12 +52,22 @@ function percentile(sorted: number[], p: number): number | null {
  */
 @Injectable()
 export class MonitoringService implements OnApplicationBootstrap {
+  private readonly syncLog: SyncLogRepository;
+  private readonly activity: ActivityRepository;
+  private readonly backups: BackupCatalogueRepository;
+  private readonly jobs: JobsRepository;
+
   constructor(
     private readonly store: MasterStore,
     private readonly maintenance: MaintenanceMode,
     private readonly syncEvents: SyncEvents,
     private readonly clocks: WorkstationClocks,
-  ) {}
+  ) {
+    this.syncLog = new SqliteSyncLogRepository(() => store.serverDb);
+    this.activity = new SqliteActivityRepository(() => store.serverDb);
+    this.backups = new SqliteBackupCatalogueRepository(() => store.hubDb);
+    this.jobs = new SqliteJobsRepository(() => store.hubDb);
+  }
 
   /**
    * Files, the latest quick/integrity check, the last verified backup, disk, uptime, SQLite,
@@ -76,30 +75,21 @@ export class MonitoringService implements OnApplicationBootstrap {
    * judgements (no backup in 24 h, integrity not ok) as sentences.
    */
   health(now: Date = new Date()): MonitoringHealth {
-    const hub = this.store.hubDb;
     const hours = (at: string) => Math.round(((now.getTime() - parseSqlTime(at).getTime()) / 3_600_000) * 10) / 10;
-    const backup = hub
-      .prepare(
-        `SELECT name, created_at, check_kind FROM backups WHERE status = 'verified' AND kind <> 'pre-restore' ORDER BY created_at DESC LIMIT 1`,
-      )
-      .get() as { name: string; created_at: string; check_kind: string } | undefined;
-    const integrityJob = hub
-      .prepare(
-        `SELECT id, finished_at, status, error FROM jobs WHERE type = 'integrity' AND status IN ('succeeded', 'failed') ORDER BY id DESC LIMIT 1`,
-      )
-      .get() as { id: number; finished_at: string; status: string; error: string | null } | undefined;
+    const backup = this.backups.lastVerified();
+    const integrityJob = this.jobs.lastFinished('integrity');
     // A verified backup is a consistent copy of every page of the master that passed quick_check.
     const candidates = [
       ...(integrityJob
         ? [
             {
               result: integrityJob.status === 'succeeded' ? 'ok' : (integrityJob.error ?? 'failed'),
-              at: integrityJob.finished_at,
+              at: integrityJob.finishedAt,
               source: `integrity job ${integrityJob.id}`,
             },
           ]
         : []),
-      ...(backup ? [{ result: 'ok', at: backup.created_at, source: `${backup.check_kind} of backup ${backup.name}` }] : []),
+      ...(backup ? [{ result: 'ok', at: backup.createdAt, source: `${backup.check} of backup ${backup.name}` }] : []),
     ].sort((a, b) => (a.at < b.at ? 1 : -1));
     const quickCheck = candidates[0] ? { ...candidates[0], ageHours: hours(candidates[0].at) } : null;
     const files = this.store.files().map((f) => ({ name: f.name, present: fs.existsSync(f.path), bytes: f.bytes, walBytes: f.walBytes }));
@@ -113,8 +103,8 @@ export class MonitoringService implements OnApplicationBootstrap {
     for (const f of files) if (!f.present) raise('critical', `${f.name} is missing from the data directory.`);
     if (quickCheck && quickCheck.result !== 'ok') raise('critical', `The last integrity check did not pass: ${quickCheck.result}`);
     if (!backup) raise('warning', 'No verified backup has been taken yet.');
-    else if (hours(backup.created_at) > 24)
-      raise('warning', `The last verified backup (${backup.name}) is ${Math.floor(hours(backup.created_at))} hours old.`);
+    else if (hours(backup.createdAt) > 24)
+      raise('warning', `The last verified backup (${backup.name}) is ${Math.floor(hours(backup.createdAt))} hours old.`);
     const free = freeBytes(this.store.layout.root);
     if (free < 2 * files.reduce((a, f) => a + f.bytes + f.walBytes, 0)) {
       raise('warning', 'Free disk is under twice the databases: backups and VACUUM may be refused.');
@@ -124,7 +114,7 @@ export class MonitoringService implements OnApplicationBootstrap {
       problems,
       files,
       quickCheck,
-      lastVerifiedBackup: backup ? { name: backup.name, at: backup.created_at, ageHours: hours(backup.created_at) } : null,
+      lastVerifiedBackup: backup ? { name: backup.name, at: backup.createdAt, ageHours: hours(backup.createdAt) } : null,
       freeDiskBytes: free,
       uptimeSeconds: Math.round(process.uptime()),
       sqliteVersion: this.store.sqliteVersion,
@@ -137,18 +127,10 @@ export class MonitoringService implements OnApplicationBootstrap {
   /** Builds the activity rollup at start (once, on a master that has never had it), not at the first request. */
   onApplicationBootstrap(): void {
     try {
-      refreshActivityRollup(this.db);
+      this.activity.refresh();
     } catch {
       // A master that is not open yet (maintenance) builds it at the first request instead.
     }
-  }
-
-  private get db() {
-    return this.store.serverDb;
-  }
-
-  private stmt(sql: string): Database.Statement {
-    return prepared(this.db, sql);
   }
 
   /** `from`/`to` as stored timestamps; `from` defaults to `defaultSpanMs` before `to`; an inverted range is a 400. */
@@ -170,88 +152,39 @@ export class MonitoringService implements OnApplicationBootstrap {
     let after: { id: number; timestamp: string } | undefined;
     if (q.before !== undefined) {
       // Keyset paging in the listing's own order (timestamp, then id), from the previous page's last row.
-      const last = this.stmt(MONITORING_SQL.activityCursor).get(q.before) as { timestamp: string } | undefined;
-      if (!last)
+      const last = this.syncLog.timestampOf(q.before);
+      if (last === null)
         throw new ApiException(
           'VALIDATION_FAILED',
           `before=${q.before} is not a sync_log row (it may have been pruned); start again from the first page.`,
         );
-      after = { id: q.before, timestamp: last.timestamp };
+      after = { id: q.before, timestamp: last };
     }
-    const run = MONITORING_SQL.activity({ from, to, user: q.user, clientId: q.clientId, status: q.status, limit: q.limit, after });
-    const rows = this.stmt(run.sql).all(...run.args) as {
-      id: number;
-      sync_time: string;
-      status: string;
-      records_pulled: number;
-      records_pushed: number;
-      conflicts: number;
-      duration_ms: number;
-      user: string | null;
-      client_id: string | null;
-      error: string | null;
-    }[];
+    const rows = this.syncLog.activity({ from, to, user: q.user, clientId: q.clientId, status: q.status, limit: q.limit, after });
     const page = rows.slice(0, q.limit);
     return {
       from,
       to,
-      rows: page.map((r) => ({
-        id: r.id,
-        syncTime: r.sync_time,
-        status: r.status,
-        recordsPulled: r.records_pulled,
-        recordsPushed: r.records_pushed,
-        conflicts: r.conflicts,
-        durationMs: r.duration_ms,
-        user: r.user,
-        clientId: r.client_id,
-        error: r.error,
-      })),
+      rows: page,
       nextBefore: rows.length > q.limit ? page[page.length - 1].id : null,
     };
   }
 
   /** The guide's "Conflict summary last 7 days", for the last N days. */
   conflictSummary(q: ConflictSummaryQuery): ConflictSummaryRow[] {
-    const run = MONITORING_SQL.conflictSummary(q.days);
-    const rows = this.stmt(run.sql).all(...run.args) as {
-      date: string;
-      total_syncs: number;
-      total_conflicts: number;
-      avg_conflicts: number;
-      failed_syncs: number;
-    }[];
-    return rows.map((r) => ({
-      date: r.date,
-      totalSyncs: r.total_syncs,
-      totalConflicts: r.total_conflicts,
-      avgConflicts: r.avg_conflicts,
-      failedSyncs: r.failed_syncs,
-    }));
+    return this.syncLog.conflictSummary(q.days);
   }
 
   /** The guide's "Most active users (last 30 days)", for the last N days. */
   activeUsers(q: ActiveUsersQuery): ActiveUserRow[] {
-    refreshActivityRollup(this.db);
-    const run = MONITORING_SQL.activeUsers(q.days);
-    const rows = this.stmt(run.sql).all(...run.args) as { updated_by: string | null; active_days: number; total_changes: number }[];
-    return rows.map((r) => ({ updatedBy: r.updated_by, activeDays: r.active_days, totalChanges: r.total_changes }));
+    this.activity.refresh();
+    return this.activity.activeUsers(q.days);
   }
 
   /** Success rate, average duration and totals over a range (default: the last 24 hours). */
   syncStats(q: SyncStatsQuery): SyncStats {
     const { from, to } = this.range(q, DAY_MS);
-    const run = MONITORING_SQL.syncStats(from, to, q);
-    const r = this.stmt(run.sql).get(...run.args) as {
-      syncs: number;
-      succeeded: number | null;
-      failed: number | null;
-      with_conflicts: number | null;
-      avg_duration: number | null;
-      pulled: number | null;
-      pushed: number | null;
-      conflicts: number | null;
-    };
+    const r = this.syncLog.totals(from, to, q);
     return {
       from,
       to,
@@ -259,8 +192,8 @@ export class MonitoringService implements OnApplicationBootstrap {
       succeeded: r.succeeded ?? 0,
       failed: r.failed ?? 0,
       successRate: r.syncs ? (r.succeeded ?? 0) / r.syncs : null,
-      conflictRate: r.syncs ? (r.with_conflicts ?? 0) / r.syncs : null,
-      avgDurationMs: r.avg_duration === null ? null : Math.round(r.avg_duration * 100) / 100,
+      conflictRate: r.syncs ? (r.withConflicts ?? 0) / r.syncs : null,
+      avgDurationMs: r.avgDurationMs === null ? null : Math.round(r.avgDurationMs * 100) / 100,
       recordsPulled: r.pulled ?? 0,
       recordsPushed: r.pushed ?? 0,
       conflicts: r.conflicts ?? 0,
@@ -300,16 +233,7 @@ export class MonitoringService implements OnApplicationBootstrap {
       });
     }
     const statuses = new Set<string>();
-    const timeline = timelineSql(q);
-    const rows = this.stmt(timeline.sql).iterate(from, to, ...timeline.args) as IterableIterator<{
-      hour: string | null;
-      status: string;
-      conflicts: number;
-      records_pulled: number;
-      records_pushed: number;
-      duration_ms: number;
-    }>;
-    for (const r of rows) {
+    for (const r of this.syncLog.timeline(from, to, q)) {
       const bucket = r.hour === null ? undefined : hours.get(r.hour);
       if (!bucket) continue;
       statuses.add(r.status);
@@ -317,9 +241,9 @@ export class MonitoringService implements OnApplicationBootstrap {
       bucket.byStatus[r.status] = (bucket.byStatus[r.status] ?? 0) + 1;
       if (r.conflicts > 0) bucket.withConflicts += 1;
       bucket.conflicts += r.conflicts;
-      bucket.recordsPulled += r.records_pulled;
-      bucket.recordsPushed += r.records_pushed;
-      bucket.durations.push(r.duration_ms);
+      bucket.recordsPulled += r.recordsPulled;
+      bucket.recordsPushed += r.recordsPushed;
+      bucket.durations.push(r.durationMs);
     }
     return {
       from,
@@ -338,41 +262,21 @@ export class MonitoringService implements OnApplicationBootstrap {
    * tables' updated_at indexes. Oldest day first, then by person.
    */
   userDays(q: UserDaysQuery, now = Date.now()): UserDayRow[] {
-    refreshActivityRollup(this.db);
-    const since = daysAgo(q.days, now);
-    const edge = sqlTime(new Date(Math.floor(parseSqlTime(since).getTime() / DAY_MS) * DAY_MS + DAY_MS)).slice(0, 10);
-    const sql = `SELECT day, CASE WHEN who = '' THEN NULL ELSE substr(who, 2) END AS updated_by, SUM(n) AS changes
-      FROM (
-        SELECT day, who, changes AS n FROM activity_daily WHERE day >= @edge AND changes > 0
-        ${ACTIVITY_TABLES.map(
-          (t) =>
-            `UNION ALL SELECT DATE(updated_at), ifnull('+' || updated_by, ''), 1 FROM "${t}" WHERE updated_at > @since AND updated_at < @edge`,
-        ).join('\n        ')}
-      )
-      GROUP BY day, who
-      ORDER BY day, who`;
-    const rows = this.stmt(sql).all({ since, edge }) as { day: string; updated_by: string | null; changes: number }[];
-    return rows.map((r) => ({ day: r.day, updatedBy: r.updated_by, changes: r.changes }));
+    this.activity.refresh();
+    return this.activity.userDays(q.days, now);
   }
 
   /** Last sync, its status and the number of syncs per user and workstation, most recent first. */
   workstations(): WorkstationRow[] {
-    const run = MONITORING_SQL.workstations();
-    const rows = this.stmt(run.sql).all(...run.args) as {
-      user: string | null;
-      client_id: string | null;
-      last_sync: string;
-      last_status: string;
-      syncs: number;
-    }[];
+    const rows = this.syncLog.workstations();
     const clocks = new Map(this.clocks.all().map((c) => [c.clientId, c]));
     return rows.map((r) => {
-      const clock = r.client_id ? clocks.get(r.client_id) : undefined;
+      const clock = r.clientId ? clocks.get(r.clientId) : undefined;
       return {
         user: r.user,
-        clientId: r.client_id,
-        lastSync: r.last_sync,
-        lastStatus: r.last_status,
+        clientId: r.clientId,
+        lastSync: r.lastSync,
+        lastStatus: r.lastStatus,
         syncs: r.syncs,
         clockOffsetMs: clock?.skewMs ?? null,
         clockMeasuredAt: clock?.measuredAt ?? null,

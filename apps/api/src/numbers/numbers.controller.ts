@@ -11,7 +11,7 @@ import {
 } from '@cacpq/sync-protocol';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import type { AppRequest } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { WorkstationIdentity } from '../sync/workstation-identity';

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestj
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ConflictQuery, ResolveConflictRequest, type ConflictView } from '@cacpq/sync-protocol';
 import { z } from 'zod';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import type { AppRequest } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { ConflictsService } from './conflicts.service';

@@ -1,7 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { MasterStore, sqlTime } from '@cacpq/db';
+import { MasterStore, SqliteConflicts, sqlTime, type ConflictRow, type ConflictsRepository } from '@cacpq/db';
 import type { ConflictQuery, ConflictView, ResolveConflictRequest, WireValue } from '@cacpq/sync-protocol';
-import type Database from 'better-sqlite3';
+import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { ApiException } from '../common/api-exception';
 import type { AppRequest } from '../common/request-context';
@@ -9,60 +8,30 @@ import type { StoredValue } from './row-values';
 import { TABLE_SPECS } from './row-values';
 import { SyncService } from './sync.service';
 
-interface ConflictRow {
-  id: number;
-  table_name: string;
-  row_id: string;
-  detected_at: string;
-  kind: ConflictView['kind'];
-  columns: string;
-  winner: 'server' | 'client';
-  server_version: string | null;
-  client_version: string | null;
-  server_updated_by: string | null;
-  server_updated_at: string | null;
-  client_user: string;
-  client_id: string;
-  client_updated_at: string;
-  resolved_at: string | null;
-  resolved_by: string | null;
-  resolution: string | null;
-}
-
 /** Both versions of every conflict, for review; an admin's resolution syncs as a normal change. */
 @Injectable()
 export class ConflictsService {
   constructor(
-    private readonly store: MasterStore,
+    store: MasterStore,
     private readonly sync: SyncService,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.conflicts = new SqliteConflicts(() => store.serverDb);
+  }
 
-  private get db(): Database.Database {
-    return this.store.serverDb;
+  private readonly conflicts: ConflictsRepository;
+
+  /** Conflicts no admin has resolved yet. */
+  openCount(): number {
+    return this.conflicts.openCount();
   }
 
   list(q: ConflictQuery): ConflictView[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.status === 'open') where.push('resolved_at IS NULL');
-    if (q.status === 'resolved') where.push('resolved_at IS NOT NULL');
-    if (q.table) {
-      where.push('table_name = ?');
-      args.push(q.table);
-    }
-    if (q.before) {
-      where.push('id < ?');
-      args.push(q.before);
-    }
-    const rows = this.db
-      .prepare(`SELECT * FROM sync_conflicts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...args, q.limit) as ConflictRow[];
-    return rows.map(view);
+    return this.conflicts.list(q).map(view);
   }
 
   get(id: number): ConflictView {
-    const row = this.db.prepare('SELECT * FROM sync_conflicts WHERE id = ?').get(id) as ConflictRow | undefined;
+    const row = this.conflicts.get(id);
     if (!row) throw new ApiException('NOT_FOUND', `There is no conflict ${id}.`);
     return view(row);
   }
@@ -96,9 +65,7 @@ export class ConflictsService {
         seq = this.sync.applyResolution(c.table, c.rowId, values, c.kind === 'update-vs-delete', who);
       }
       const resolution = JSON.stringify({ keep: body.keep, ...(body.keep === 'merged' ? { values: body.values } : {}), seq });
-      this.db
-        .prepare('UPDATE sync_conflicts SET resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ?')
-        .run(sqlTime(), who.username, resolution, id);
+      this.conflicts.resolve(id, sqlTime(), who.username, resolution);
       return { view: this.get(id), seq };
     });
     await this.audit.record(req, {

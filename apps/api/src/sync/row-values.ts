@@ -1,4 +1,13 @@
-import { ID_COLUMN, SYNC_COLUMNS, SYNCED_TABLES, parseSqlTime, sqlTime, type ColumnDef, type SyncedTableDef } from '@cacpq/db';
+import {
+  ID_COLUMN,
+  SYNC_COLUMNS,
+  SYNCED_TABLES,
+  parseSqlTime,
+  sqlTime,
+  tableColumns,
+  type ColumnDef,
+  type SyncedTableDef,
+} from '@cacpq/db';
 import type { ErrorCode, PushValue } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
 
@@ -12,6 +21,8 @@ export interface TableSpec {
   dataColumns: ColumnDef[];
   byName: Map<string, ColumnDef>;
   required: string[];
+  /** Every column the protocol syncs (id, data, sync columns), in table order: what pulls and snapshots read. */
+  columnNames: string[];
 }
 
 const SYNC_COLUMN_NAMES = new Set([ID_COLUMN.name, ...SYNC_COLUMNS.map((c) => c.name)]);
@@ -25,6 +36,7 @@ export const TABLE_SPECS: Map<string, TableSpec> = new Map(
       dataColumns: [...def.dataColumns],
       byName: new Map(def.dataColumns.map((c) => [c.name, c])),
       required: def.dataColumns.filter((c) => !c.nullable).map((c) => c.name),
+      columnNames: tableColumns(def).map((c) => c.name),
     },
   ]),
 );

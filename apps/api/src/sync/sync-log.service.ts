@@ -1,10 +1,8 @@
-import { Injectable, Optional } from '@nestjs/common';
-import { MasterStore, sqlTime } from '@cacpq/db';
-import type Database from 'better-sqlite3';
+import { MasterStore, SqliteSyncLogWriter, sqlTime, type SyncLogWriter } from '@cacpq/db';
+import { Injectable } from '@nestjs/common';
 import { ApiException } from '../common/api-exception';
 import { isDiskFull } from '../common/disk-full';
-import { SyncMetrics } from '../metrics/sync-metrics';
-import { OpsEvents } from '../operations/ops-events';
+import { DomainEvents } from '../events/domain-events';
 
 interface OpenSync {
   logId: number;
@@ -27,35 +25,13 @@ const ENDED_KEPT_MS = 10 * 60_000;
 @Injectable()
 export class SyncLogService {
   private readonly open = new Map<string, OpenSync>();
-  private handle: Database.Database | null = null;
+  private readonly rows: SyncLogWriter;
 
   constructor(
-    private readonly store: MasterStore,
-    @Optional() private readonly metrics?: SyncMetrics,
-    @Optional() private readonly ops?: OpsEvents,
-  ) {}
-
-  /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
-  private get db(): Database.Database {
-    const db = this.store.serverDb;
-    if (db !== this.handle) {
-      this.handle = db;
-      this.stmts.clear();
-    }
-    return db;
-  }
-
-  private readonly stmts = new Map<string, Database.Statement>();
-
-  /** Prepared once per open file: every sync runs these. */
-  private stmt(sql: string): Database.Statement {
-    const db = this.db;
-    let st = this.stmts.get(sql);
-    if (!st) {
-      st = db.prepare(sql);
-      this.stmts.set(sql, st);
-    }
-    return st;
+    store: MasterStore,
+    private readonly events: DomainEvents,
+  ) {
+    this.rows = new SqliteSyncLogWriter(() => store.serverDb);
   }
 
   private key(clientId: string, syncId: string | undefined): string | null {
@@ -72,11 +48,7 @@ export class SyncLogService {
     durationMs: number,
     error: string | null,
   ): number {
-    const info = this.stmt(
-      `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(sqlTime(), status, pulled, pushed, conflicts, durationMs, user, clientId, error);
-    return Number(info.lastInsertRowid);
+    return this.rows.insert({ at: sqlTime(), status, pushed, pulled, conflicts, durationMs, user, clientId, error });
   }
 
   recordPush(e: { user: string; clientId: string; syncId?: string; pushed: number; conflicts: number; startedAt: number }): void {
@@ -86,13 +58,13 @@ export class SyncLogService {
     // A sync of several push batches has a row per batch: the one before this has ended.
     const earlier = key ? this.open.get(key) : undefined;
     if (key) this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now(), pages: new Map(), done: false });
-    this.metrics?.pushed(e.pushed, e.conflicts);
+    this.events.publish('sync.rows', { direction: 'pushed', rows: e.pushed, conflicts: e.conflicts });
     if (earlier && !earlier.done) {
-      this.metrics?.ended('success', earlier.touched - earlier.startedAt);
+      this.events.publish('sync.ended', { status: 'success', durationMs: earlier.touched - earlier.startedAt });
       this.finished(earlier.logId);
     }
     if (!key) {
-      this.metrics?.ended('success', Date.now() - e.startedAt);
+      this.events.publish('sync.ended', { status: 'success', durationMs: Date.now() - e.startedAt });
       this.finished(logId);
     }
   }
@@ -118,16 +90,12 @@ export class SyncLogService {
       const before = e.page !== undefined ? open.pages.get(e.page) : undefined;
       const added = e.pulled - (before ?? 0);
       if (e.page !== undefined) open.pages.set(e.page, e.pulled);
-      this.stmt('UPDATE sync_log SET records_pulled = records_pulled + ?, duration_ms = ? WHERE id = ?').run(
-        added,
-        open.done ? this.durationOf(open.logId) : Date.now() - open.startedAt,
-        open.logId,
-      );
+      this.rows.addPulled(open.logId, added, open.done ? this.rows.durationOf(open.logId) : Date.now() - open.startedAt);
       open.touched = Date.now();
-      this.metrics?.pulled(added);
+      this.events.publish('sync.rows', { direction: 'pulled', rows: added, conflicts: 0 });
       if (e.done && !open.done) {
         open.done = true;
-        this.metrics?.ended('success', Date.now() - open.startedAt);
+        this.events.publish('sync.ended', { status: 'success', durationMs: Date.now() - open.startedAt });
         this.finished(open.logId);
       }
       return;
@@ -137,15 +105,11 @@ export class SyncLogService {
       const pages = new Map(e.page !== undefined ? [[e.page, e.pulled]] : []);
       this.open.set(key, { logId, startedAt: e.startedAt, touched: Date.now(), pages, done: e.done });
     }
-    this.metrics?.pulled(e.pulled);
+    this.events.publish('sync.rows', { direction: 'pulled', rows: e.pulled, conflicts: 0 });
     if (!key || e.done) {
-      this.metrics?.ended('success', Date.now() - e.startedAt);
+      this.events.publish('sync.ended', { status: 'success', durationMs: Date.now() - e.startedAt });
       this.finished(logId);
     }
-  }
-
-  private durationOf(logId: number): number {
-    return (this.stmt('SELECT duration_ms FROM sync_log WHERE id = ?').get(logId) as { duration_ms: number } | undefined)?.duration_ms ?? 0;
   }
 
   /**
@@ -159,7 +123,7 @@ export class SyncLogService {
       // The row could not be written (the disk is full, say): the sync still ends, in the metrics at least.
       const key = this.key(e.clientId, e.syncId);
       if (key) this.open.delete(key);
-      this.metrics?.ended('error', Date.now() - e.startedAt);
+      this.events.publish('sync.ended', { status: 'error', durationMs: Date.now() - e.startedAt });
     }
   }
 
@@ -171,18 +135,14 @@ export class SyncLogService {
     const key = this.key(e.clientId, e.syncId);
     const open = key ? this.open.get(key) : undefined;
     if (open && key && !open.done) {
-      this.stmt(`UPDATE sync_log SET status = 'error', error = ?, duration_ms = ? WHERE id = ?`).run(
-        message,
-        Date.now() - open.startedAt,
-        open.logId,
-      );
+      this.rows.markFailed(open.logId, message, Date.now() - open.startedAt);
       this.open.delete(key);
-      this.metrics?.ended('error', Date.now() - open.startedAt);
+      this.events.publish('sync.ended', { status: 'error', durationMs: Date.now() - open.startedAt });
       this.finished(open.logId);
       return;
     }
     const logId = this.insert(e.user, e.clientId, 'error', 0, 0, 0, Date.now() - e.startedAt, message);
-    this.metrics?.ended('error', Date.now() - e.startedAt);
+    this.events.publish('sync.ended', { status: 'error', durationMs: Date.now() - e.startedAt });
     this.finished(logId);
   }
 
@@ -191,12 +151,11 @@ export class SyncLogService {
    * inside its own transaction, so the row is read (and announced) only once that has committed.
    */
   private finished(logId: number): void {
-    if (!this.ops) return;
     setImmediate(() => {
       try {
-        const r = this.stmt('SELECT * FROM sync_log WHERE id = ?').get(logId) as Record<string, unknown> | undefined;
+        const r = this.rows.entry(logId);
         if (!r) return;
-        this.ops!.syncFinished({
+        this.events.publish('sync.finished', {
           id: r.id as number,
           at: r.timestamp as string,
           user: r.user as string | null,
@@ -225,7 +184,7 @@ export class SyncLogService {
       if (v.done ? v.touched >= now - ENDED_KEPT_MS : v.touched >= now - 3600_000) continue;
       this.open.delete(k);
       if (v.done) continue;
-      this.metrics?.ended('success', v.touched - v.startedAt);
+      this.events.publish('sync.ended', { status: 'success', durationMs: v.touched - v.startedAt });
       this.finished(v.logId);
     }
   }

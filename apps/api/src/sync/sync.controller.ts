@@ -19,7 +19,7 @@ import {
   type SyncInfoResponse,
 } from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
-import { CurrentPrincipal, Roles } from '../auth/decorators';
+import { CurrentPrincipal, Roles } from '../common/decorators';
 import type { AppRequest, Principal } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { SettingsService } from '../settings/settings.service';

@@ -1,14 +1,22 @@
-import { Injectable, Optional } from '@nestjs/common';
-import { OpsEvents } from '../operations/ops-events';
-import { MasterStore, sqlTime, tableColumns, type SyncedTableDef } from '@cacpq/db';
-import { MASTER_INDEXES_V1, MASTER_TABLES_V1 } from '@cacpq/db';
+import {
+  MASTER_INDEXES_V1,
+  MASTER_TABLES_V1,
+  MasterStore,
+  SqliteMasterRows,
+  sqlTime,
+  syncState,
+  tableColumns,
+  type MasterRowsRepository,
+  type RowMeta,
+  type SyncedTableDef,
+} from '@cacpq/db';
 import {
   PROTOCOL_VERSION,
   SERVER_FEATURES,
   SYNC_LIMITS,
+  type PulledChange,
   type PullQuery,
   type PullResponse,
-  type PulledChange,
   type PushChange,
   type PushRequest,
   type PushResponse,
@@ -17,6 +25,7 @@ import {
   type ReinitializeDetails,
   type SyncInfoResponse,
 } from '@cacpq/sync-protocol';
+import { Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -24,17 +33,19 @@ import * as path from 'node:path';
 import { ApiException } from '../common/api-exception';
 import type { Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
+import { DomainEvents } from '../events/domain-events';
 import { SettingsService } from '../settings/settings.service';
 import { judgeGiveBack, type GivenRelation } from './give-back';
+import { clientTimeOnServer, merge } from './merge';
 import type { ParsedPush } from './push-validation';
 import { RefusalLog, type RefusalRecord } from './refusal-log';
 import {
-  RuleError,
-  TABLE_SPECS,
   describeValue,
   parseClientTime,
   rowJson,
+  RuleError,
   sameValue,
+  TABLE_SPECS,
   tableSpec,
   toStored,
   toStoredAsIs,
@@ -44,16 +55,7 @@ import {
 } from './row-values';
 import { SyncEvents } from './sync-events';
 import { SyncLogService } from './sync-log.service';
-import { WorkstationClocks } from '../alerts/workstation-clocks';
-
-interface RowMeta {
-  base_seq: number;
-  base_time: string;
-  field_seqs: Record<string, number>;
-  field_times: Record<string, string>;
-  /** Per column: the lost version a give-back wrote it from (absent once anyone edits it). */
-  field_given: Record<string, number>;
-}
+import { WorkstationClocks } from './workstation-clocks';
 
 export interface PreparedChange {
   change: PushChange;
@@ -116,8 +118,8 @@ function sqliteRefusal(err: unknown, where: string): RuleError | null {
  */
 @Injectable()
 export class SyncService {
-  private readonly stmts = new Map<string, Database.Statement>();
-  private handle: Database.Database | null = null;
+  /** The master's rows and the engine's bookkeeping (its SQL lives in libs/db). */
+  private readonly rows: MasterRowsRepository;
   /** `restored_seq` and `restore_floor_seq` of the open file, read once per handle. */
   private restore: { handle: Database.Database; seq: number; floor: number } | null = null;
 
@@ -128,37 +130,23 @@ export class SyncService {
     private readonly log: SyncLogService,
     private readonly events: SyncEvents,
     private readonly refusals: RefusalLog,
-    @Optional() private readonly ops?: OpsEvents,
-    @Optional() private readonly clocks?: WorkstationClocks,
-  ) {}
-
-  /** The live server.db handle; a restore or VACUUM reopens the file, and statements are prepared again. */
-  private get db(): Database.Database {
-    const db = this.store.serverDb;
-    if (db !== this.handle) {
-      this.handle = db;
-      this.stmts.clear();
-      this.inserts.clear();
-    }
-    return db;
+    private readonly domainEvents: DomainEvents,
+    private readonly clocks: WorkstationClocks,
+  ) {
+    this.rows = new SqliteMasterRows(() => this.store.serverDb);
   }
 
-  private stmt(sql: string): Database.Statement {
-    const db = this.db;
-    let s = this.stmts.get(sql);
-    if (!s) {
-      s = db.prepare(sql);
-      this.stmts.set(sql, s);
-    }
-    return s;
+  /** The live server.db handle (a restore or VACUUM reopens the file): for transactions. */
+  private get db(): Database.Database {
+    return this.store.serverDb;
   }
 
   private state(key: string): string {
-    return (this.stmt('SELECT value FROM sync_state WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? '0';
+    return syncState(this.db).get(key) ?? '0';
   }
 
   private setState(key: string, value: string): void {
-    this.stmt('INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    syncState(this.db).set(key, value);
   }
 
   /** The last restore: rows at or below `seq` are as it left them; versions above `floor` were written since. */
@@ -236,7 +224,7 @@ export class SyncService {
       );
       const { response } = answer;
       // The clock alert judges each workstation by the skew of its last push.
-      if (!response.replayed) this.clocks?.record(req.clientId, who.username, response.clockSkewMs);
+      if (!response.replayed) this.clocks.record(req.clientId, who.username, response.clockSkewMs);
       if (!response.replayed && response.results.some((r) => r.outcome !== 'unchanged' && r.outcome !== 'conflict_lost')) {
         this.events.changesAvailable(this.store.generation, response.lastSeq);
       }
@@ -244,7 +232,13 @@ export class SyncService {
         this.refusals.markFixed(req.clientId, response.results, who.username);
         for (const r of response.results) {
           if (r.conflictId !== undefined) {
-            this.ops?.conflictRecorded({ id: r.conflictId, table: r.table, rowId: r.id, user: who.username, clientId: req.clientId });
+            this.domainEvents.publish('conflict.recorded', {
+              id: r.conflictId,
+              table: r.table,
+              rowId: r.id,
+              user: who.username,
+              clientId: req.clientId,
+            });
           }
         }
       }
@@ -316,10 +310,7 @@ export class SyncService {
     const hash = createHash('sha256')
       .update(rawBody ?? JSON.stringify(req))
       .digest('hex');
-    const previous = this.stmt('SELECT request_hash, response, user FROM sync_batches WHERE client_id = ? AND batch_id = ?').get(
-      req.clientId,
-      req.batchId,
-    ) as { request_hash: string; response: string; user: string } | undefined;
+    const previous = this.rows.findBatch(req.clientId, req.batchId);
     if (previous) {
       if (previous.request_hash !== hash || previous.user !== who.username) {
         throw new ApiException(
@@ -345,7 +336,7 @@ export class SyncService {
     // Ahead or behind: the workstation's times are moved by the offset measured on this request, so
     // the real order of edits decides. Within the tolerance (network delay, rounding) they stand.
     const corrected = Math.abs(skewMs) > this.config.clockSkewToleranceMs;
-    const { prepared, refused } = this.prepare(parsed, now, corrected ? skewMs : 0);
+    const { prepared, refused } = this.prepareChanges(parsed, now, corrected ? skewMs : 0);
     if (refused.length > 0) throw new RefusedBatch(refused);
 
     const synced = sqlTime(now);
@@ -379,21 +370,21 @@ export class SyncService {
         replayed: false,
       };
       const json = JSON.stringify(response);
-      this.stmt('INSERT INTO sync_batches (client_id, batch_id, request_hash, response, user, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-        req.clientId,
-        req.batchId,
-        hash,
-        json,
-        who.username,
-        sqlTime(now),
-      );
+      this.rows.saveBatch({
+        clientId: req.clientId,
+        batchId: req.batchId,
+        requestHash: hash,
+        response: json,
+        user: who.username,
+        createdAt: sqlTime(now),
+      });
       beforeCommit(response);
       return { response, json };
     });
   }
 
   /** Checks every change of the batch before anything is written; each refused one is listed, none stops the others' checks. */
-  private prepare(parsed: ParsedPush, now: Date, skewMs: number): { prepared: [number, PreparedChange][]; refused: Refusal[] } {
+  private prepareChanges(parsed: ParsedPush, now: Date, skewMs: number): { prepared: [number, PreparedChange][]; refused: Refusal[] } {
     const seen = new Set<string>();
     // Workstation times repeat within a batch (one transaction, one millisecond): parsed once each.
     const times = new Map<string, string>();
@@ -429,7 +420,7 @@ export class SyncService {
               throw new RuleError('VALIDATION_FAILED', `changes[${i}]: updatedAt must be a date-time such as 2026-11-24T09:30:00Z.`, null);
             // Corrected by the clock offset measured on this request, then clamped to the server's now:
             // a future time can never beat a later real edit.
-            time = sqlTime(new Date(Math.min(t.getTime() - skewMs, now.getTime())));
+            time = sqlTime(clientTimeOnServer(t, skewMs, now));
             times.set(change.updatedAt, time);
           }
         }
@@ -516,21 +507,11 @@ export class SyncService {
   }
 
   private getRow(table: string, id: string): StoredRow | undefined {
-    return this.stmt(`SELECT * FROM "${table}" WHERE id = ?`).get(id) as StoredRow | undefined;
+    return this.rows.getRow(table, id) as StoredRow | undefined;
   }
 
   private getMeta(table: string, id: string): RowMeta | null {
-    const m = this.stmt(
-      'SELECT base_seq, base_time, field_seqs, field_times, field_given FROM sync_row_meta WHERE table_name = ? AND row_id = ?',
-    ).get(table, id) as { base_seq: number; base_time: string; field_seqs: string; field_times: string; field_given: string } | undefined;
-    if (!m) return null;
-    return {
-      base_seq: m.base_seq,
-      base_time: m.base_time,
-      field_seqs: JSON.parse(m.field_seqs),
-      field_times: JSON.parse(m.field_times),
-      field_given: JSON.parse(m.field_given),
-    };
+    return this.rows.getMeta(table, id);
   }
 
   /** A new row needs every value valid and its required columns. */
@@ -553,10 +534,7 @@ export class SyncService {
         // After a restore, a row a workstation deletes may be one the restore lost: remembered, so
         // that another workstation's give-back of it does not bring it back.
         if (this.restorePoint.seq > 0) {
-          this.stmt(
-            `INSERT INTO sync_gone (table_name, row_id, seq, deleted_at, deleted_by) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT(table_name, row_id) DO UPDATE SET seq = excluded.seq, deleted_at = excluded.deleted_at, deleted_by = excluded.deleted_by`,
-          ).run(table, change.id, this.nextSeq(), p.time, who.username);
+          this.rows.markGone(table, change.id, this.nextSeq(), p.time, who.username);
         }
         return { table, id: change.id, outcome: 'unchanged', version: 0, deleted: true, row: null };
       }
@@ -575,7 +553,7 @@ export class SyncService {
       this.assertInsertable(p);
       const seq = this.insertNew(p, who, synced);
       // Only a restore's aftermath leaves ids in sync_gone: a row made anew under one takes it out.
-      if (this.restorePoint.seq > 0) this.stmt('DELETE FROM sync_gone WHERE table_name = ? AND row_id = ?').run(table, change.id);
+      if (this.restorePoint.seq > 0) this.rows.forgetGone(table, change.id);
       return {
         table,
         id: change.id,
@@ -587,29 +565,35 @@ export class SyncService {
     }
 
     const meta = this.getMeta(table, change.id);
-    const colSeq = (c: string) => meta?.field_seqs[c] ?? meta?.base_seq ?? (row.server_seq as number);
-    const colTime = (c: string) => meta?.field_times[c] ?? meta?.base_time ?? (row.updated_at as string);
-    const rowSeq = row.server_seq as number;
-    const deleted = row.deleted === 1;
-    const concurrent = change.baseVersion < rowSeq;
-    /** The master's column is no longer what the workstation's edit started from (exactly). */
-    const movedFromBase = (c: string) => p.base !== null && p.base[c] !== undefined && !sameValue(p.base[c], row[c]);
-
-    if (!concurrent) {
-      if (change.op === 'delete') {
-        if (deleted) return this.result(table, row, 'unchanged');
+    const decision = merge({
+      op: change.op,
+      changed: p.changed,
+      values: p.values,
+      base: p.base,
+      baseVersion: change.baseVersion,
+      time: p.time,
+      row: {
+        values: row as Record<string, StoredValue>,
+        seq: row.server_seq as number,
+        deleted: row.deleted === 1,
+        updatedAt: row.updated_at as string,
+      },
+      ...(meta
+        ? { fieldSeqs: meta.field_seqs, fieldTimes: meta.field_times, trackedSince: { seq: meta.base_seq, time: meta.base_time } }
+        : {}),
+    });
+    switch (decision.kind) {
+      case 'unchanged':
+        return this.result(table, row, 'unchanged');
+      case 'delete': {
         const seq = this.nextSeq();
         this.markDeleted(row, table, change.id, p.time, who.username, synced, seq);
         return { table, id: change.id, outcome: 'applied', version: seq, deleted: true };
       }
-      // Not concurrent: the workstation saw the latest version (a re-creation after a delete included),
-      // and, when it says what each column held before its edit, the master still holds just that.
-      const moved = !deleted && p.changed.some((c) => movedFromBase(c) && !sameValue(p.values[c], row[c]));
-      if (!moved) {
-        if (deleted) this.assertInsertable(p);
+      case 'apply': {
+        if (decision.recreate) this.assertInsertable(p);
         const seq = this.nextSeq();
-        const columns = deleted ? Object.keys(p.values) : p.changed;
-        this.updateRow(spec, row, meta, columns, p.values, p.time, who.username, synced, seq, 0);
+        this.updateRow(spec, row, meta, decision.columns, p.values, p.time, who.username, synced, seq, 0);
         return {
           table,
           id: change.id,
@@ -619,55 +603,32 @@ export class SyncService {
           ...(p.normalized ? { stored: p.normalized as PushResult['stored'] } : {}),
         };
       }
-    }
-
-    // The master moved on since the version the workstation saw.
-    if (deleted && concurrent) {
-      if (change.op === 'delete') return this.result(table, row, 'unchanged');
-      // A stale edit of a deleted row: kept as a conflict, never a silent undelete.
-      const conflictId = this.recordConflict(p, req, who, now, {
-        kind: 'update-vs-delete',
-        columns: p.changed,
-        winner: 'server',
-        serverRow: row,
-        clientValues: p.values,
-      });
-      return { ...this.result(table, row, 'conflict_lost'), conflictId };
-    }
-    if (change.op === 'delete') {
-      const clientWins = p.time > (row.updated_at as string);
-      const conflictId = this.recordConflict(p, req, who, now, {
-        kind: 'delete-vs-update',
-        columns: [],
-        winner: clientWins ? 'client' : 'server',
-        serverRow: row,
-        clientValues: null,
-      });
-      if (!clientWins) return { ...this.result(table, row, 'conflict_lost'), conflictId };
-      const seq = this.nextSeq();
-      this.markDeleted(row, table, change.id, p.time, who.username, synced, seq);
-      return { ...this.result(table, this.getRow(table, change.id)!, 'conflict_won'), conflictId };
-    }
-
-    // Field by field: a column only the workstation changed is taken; a column both changed
-    // goes to the later edit; a column only the master changed stays.
-    const apply: string[] = [];
-    const clientWon: string[] = [];
-    const serverWon: string[] = [];
-    for (const c of p.changed) {
-      if (sameValue(p.values[c], row[c])) continue;
-      // Someone else changed this column since the workstation's edit was based: by its value when
-      // the workstation sent the value it started from, else by the column's version.
-      const serverChanged = p.base?.[c] !== undefined ? movedFromBase(c) : colSeq(c) > change.baseVersion;
-      if (!serverChanged) {
-        apply.push(c);
-      } else if (p.time > colTime(c)) {
-        apply.push(c);
-        clientWon.push(c);
-      } else {
-        serverWon.push(c);
+      case 'edit-of-deleted': {
+        // A stale edit of a deleted row: kept as a conflict, never a silent undelete.
+        const conflictId = this.recordConflict(p, req, who, now, {
+          kind: 'update-vs-delete',
+          columns: p.changed,
+          winner: 'server',
+          serverRow: row,
+          clientValues: p.values,
+        });
+        return { ...this.result(table, row, 'conflict_lost'), conflictId };
+      }
+      case 'delete-vs-update': {
+        const conflictId = this.recordConflict(p, req, who, now, {
+          kind: 'delete-vs-update',
+          columns: [],
+          winner: decision.clientWins ? 'client' : 'server',
+          serverRow: row,
+          clientValues: null,
+        });
+        if (!decision.clientWins) return { ...this.result(table, row, 'conflict_lost'), conflictId };
+        const seq = this.nextSeq();
+        this.markDeleted(row, table, change.id, p.time, who.username, synced, seq);
+        return { ...this.result(table, this.getRow(table, change.id)!, 'conflict_won'), conflictId };
       }
     }
+    const { apply, clientWon, serverWon } = decision;
     let conflictId: number | undefined;
     const overlapped = [...clientWon, ...serverWon];
     if (overlapped.length > 0) {
@@ -708,16 +669,12 @@ export class SyncService {
       if (row && (row.server_seq as number) <= shared) return row;
       // The base kept at the first change since the last restore is the row at that restore's point only.
       if (shared !== restoredSeq) return undefined;
-      const kept = this.stmt('SELECT row_values FROM sync_restore_base WHERE table_name = ? AND row_id = ?')
-        .pluck()
-        .get(table, change.id) as string | undefined;
-      return kept ? (JSON.parse(kept) as StoredRow) : undefined;
+      return this.rows.restoreBase(table, change.id) as StoredRow | undefined;
     };
 
     if (!row) {
       if (change.op === 'delete') return { table, id: change.id, outcome: 'unchanged', version: 0, deleted: true, row: null };
-      const gone = this.stmt('SELECT seq FROM sync_gone WHERE table_name = ? AND row_id = ?').pluck().get(table, change.id) as
-        number | undefined;
+      const gone = this.rows.goneSeq(table, change.id);
       if (gone !== undefined && gone > floor) {
         // Deleted on a workstation since the restore, while the master did not have it yet: the delete stands.
         const conflictId = this.recordConflict(p, req, who, now, {
@@ -847,8 +804,6 @@ export class SyncService {
     };
   }
 
-  private readonly inserts = new Map<string, Database.Statement>();
-
   /** A row the master does not have, as the change gives it: its first version. */
   private insertNew(p: PreparedChange, who: Principal, synced: string): number {
     const seq = this.nextSeq();
@@ -863,30 +818,18 @@ export class SyncService {
   }
 
   private insertRow(spec: TableSpec, id: string, values: Record<string, StoredValue>, sync: Record<string, StoredValue>): void {
-    const db = this.db;
-    const dataCols = Object.keys(values);
-    const key = `${spec.name}\u0000${dataCols.join(',')}`;
-    let st = this.inserts.get(key);
-    if (!st) {
-      const cols = ['id', ...dataCols, ...Object.keys(sync)];
-      st = db.prepare(`INSERT INTO "${spec.name}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
-      this.inserts.set(key, st);
-    }
-    st.run(id, ...Object.values(values), ...Object.values(sync));
+    this.rows.insertRow(spec.name, id, values, sync);
   }
 
   /** Before the first change of a row the restore left as it was: keeps that version, the base a give-back is judged against. */
   private keepRestoreBase(table: string, row: StoredRow): void {
     const { seq } = this.restorePoint;
     if (seq === 0 || (row.server_seq as number) > seq) return;
-    this.stmt('INSERT OR IGNORE INTO sync_restore_base (table_name, row_id, row_values) VALUES (?, ?, ?)').run(table, row.id, rowJson(row));
+    this.rows.keepRestoreBase(table, row.id, rowJson(row));
   }
 
   private writeMeta(table: string, id: StoredValue, m: RowMeta): void {
-    this.stmt(
-      `INSERT INTO sync_row_meta (table_name, row_id, base_seq, base_time, field_seqs, field_times, field_given) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(table_name, row_id) DO UPDATE SET field_seqs = excluded.field_seqs, field_times = excluded.field_times, field_given = excluded.field_given`,
-    ).run(table, id, m.base_seq, m.base_time, JSON.stringify(m.field_seqs), JSON.stringify(m.field_times), JSON.stringify(m.field_given));
+    this.rows.writeMeta(table, id, m);
   }
 
   private updateRow(
@@ -905,22 +848,12 @@ export class SyncService {
   ): void {
     this.keepRestoreBase(spec.name, row);
     const rowTime = row.updated_at as string;
-    const sets = [
-      ...columns.map((c) => `"${c}" = ?`),
-      'updated_at = ?',
-      'updated_by = ?',
-      'synced_at = ?',
-      'server_seq = ?',
-      'deleted = ?',
-    ];
-    this.stmt(`UPDATE "${spec.name}" SET ${sets.join(', ')} WHERE id = ?`).run(
-      ...columns.map((c) => values[c]),
-      time > rowTime ? time : rowTime,
-      user,
-      synced,
-      seq,
-      deleted,
+    this.rows.updateRow(
+      spec.name,
       row.id,
+      columns,
+      columns.map((c) => values[c]),
+      { updatedAt: time > rowTime ? time : rowTime, user, syncedAt: synced, seq, deleted },
     );
     const next: RowMeta = meta ?? {
       base_seq: row.server_seq as number,
@@ -940,35 +873,28 @@ export class SyncService {
 
   private markDeleted(row: StoredRow, table: string, id: string, time: string, user: string, synced: string, seq: number): void {
     this.keepRestoreBase(table, row);
-    this.stmt(
-      `UPDATE "${table}" SET deleted = 1, updated_at = max(updated_at, ?), updated_by = ?, synced_at = ?, server_seq = ? WHERE id = ?`,
-    ).run(time, user, synced, seq, id);
+    this.rows.markDeleted(table, id, time, user, synced, seq);
   }
 
   private recordConflict(p: PreparedChange, req: PushRequest, who: Principal, now: Date, c: ConflictRecord): number {
-    const info = this.stmt(
-      `INSERT INTO sync_conflicts (table_name, row_id, detected_at, kind, columns, winner, server_version, client_version,
-         server_updated_by, server_updated_at, client_user, client_id, client_updated_at, batch_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      p.spec.name,
-      p.change.id,
-      sqlTime(now),
-      c.kind,
-      JSON.stringify(c.columns),
-      c.winner,
-      c.serverRow ? rowJson(c.serverRow) : null,
-      c.clientValues
+    return this.rows.insertConflict({
+      table: p.spec.name,
+      rowId: p.change.id,
+      detectedAt: sqlTime(now),
+      kind: c.kind,
+      columns: c.columns,
+      winner: c.winner,
+      serverVersion: c.serverRow ? rowJson(c.serverRow) : null,
+      clientVersion: c.clientValues
         ? rowJson({ ...(c.serverRow ?? { id: p.change.id }), ...c.clientValues, updated_at: p.time, updated_by: who.username })
         : null,
-      c.serverRow?.updated_by ?? null,
-      c.serverRow?.updated_at ?? null,
-      who.username,
-      req.clientId,
-      p.time,
-      req.batchId,
-    );
-    return Number(info.lastInsertRowid);
+      serverUpdatedBy: (c.serverRow?.updated_by ?? null) as string | null,
+      serverUpdatedAt: (c.serverRow?.updated_at ?? null) as string | null,
+      clientUser: who.username,
+      clientId: req.clientId,
+      clientUpdatedAt: p.time,
+      batchId: req.batchId,
+    });
   }
 
   pull(q: PullQuery, who: Principal): PullResponse {
@@ -1016,12 +942,7 @@ export class SyncService {
       let full = false;
       for (const spec of TABLE_SPECS.values()) {
         // The protocol's columns only: an adopted legacy table may hold extra columns of the old app.
-        const cols = tableColumns(spec.def)
-          .map((c) => `"${c.name}"`)
-          .join(', ');
-        const found = this.stmt(
-          `SELECT ${cols} FROM "${spec.name}" WHERE server_seq > ? AND server_seq <= ? ORDER BY server_seq LIMIT ?`,
-        ).all(q.cursor, until, q.limit) as StoredRow[];
+        const found = this.rows.changesAfter(spec.name, spec.columnNames, q.cursor, until, q.limit) as StoredRow[];
         if (found.length === q.limit) full = true;
         for (const r of found) {
           rows.push({
@@ -1050,33 +971,20 @@ export class SyncService {
   snapshot(dir: string): { file: string; lastSeq: number; generation: string; rows: number } {
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `snapshot-${randomUUID()}.db`);
-    this.db.prepare('ATTACH DATABASE ? AS snap').run(file);
+    // Read in the same synchronous turn as the copy (one read transaction): no write comes between, so
+    // the rows, lastSeq and generation match exactly.
+    const lastSeq = this.lastSeq;
+    const generation = this.store.generation;
     try {
-      return this.db.transaction(() => {
-        let rows = 0;
-        for (const spec of TABLE_SPECS.values()) {
-          this.db.exec(MASTER_TABLES_V1[spec.name].replace(`CREATE TABLE "${spec.name}"`, `CREATE TABLE snap."${spec.name}"`));
-          // By name: an adopted legacy table may hold extra columns of the old app, kept in the master only.
-          const cols = tableColumns(spec.def)
-            .map((c) => `"${c.name}"`)
-            .join(', ');
-          rows += this.db
-            .prepare(`INSERT INTO snap."${spec.name}" (${cols}) SELECT ${cols} FROM main."${spec.name}" WHERE deleted = 0`)
-            .run().changes;
-        }
-        const lastSeq = this.lastSeq;
-        const generation = this.store.generation;
-        this.db.exec('CREATE TABLE snap.snapshot_info (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-        this.db
-          .prepare('INSERT INTO snap.snapshot_info (key, value) VALUES (?, ?), (?, ?)')
-          .run('last_seq', String(lastSeq), 'generation', generation);
-        return { file, lastSeq, generation, rows };
-      })();
+      const rows = this.rows.writeSnapshot(
+        file,
+        [...TABLE_SPECS.values()].map((spec) => ({ name: spec.name, createSql: MASTER_TABLES_V1[spec.name], columns: spec.columnNames })),
+        { last_seq: String(lastSeq), generation },
+      );
+      return { file, lastSeq, generation, rows };
     } catch (err) {
       fs.rmSync(file, { force: true });
       throw err;
-    } finally {
-      this.db.exec('DETACH DATABASE snap');
     }
   }
 
@@ -1087,26 +995,15 @@ export class SyncService {
       let removed = 0;
       let maxSeq = Number(this.state('purged_seq'));
       for (const spec of TABLE_SPECS.values()) {
-        const top = this.stmt(`SELECT MAX(server_seq) AS m, COUNT(*) AS n FROM "${spec.name}" WHERE deleted = 1 AND synced_at < ?`).get(
-          cutoff,
-        ) as {
-          m: number | null;
-          n: number;
-        };
-        if (!top.n) continue;
-        this.stmt(
-          `DELETE FROM sync_row_meta WHERE table_name = ? AND row_id IN (SELECT id FROM "${spec.name}" WHERE deleted = 1 AND synced_at < ?)`,
-        ).run(spec.name, cutoff);
-        this.stmt(`DELETE FROM "${spec.name}" WHERE deleted = 1 AND synced_at < ?`).run(cutoff);
-        removed += top.n;
-        maxSeq = Math.max(maxSeq, top.m ?? 0);
+        const purged = this.rows.purgeTombstones(spec.name, cutoff);
+        removed += purged.removed;
+        maxSeq = Math.max(maxSeq, purged.maxSeq);
       }
       this.setState('purged_seq', String(maxSeq));
       // The first answers kept for replays go with them, so the table does not grow forever: a batch
       // resent after that long is judged afresh (its values are there already; where the row moved on
       // since, its older edit loses as a recorded conflict).
-      this.stmt('DELETE FROM sync_batches WHERE created_at < ?').run(cutoff);
-      this.stmt('DELETE FROM sync_gone WHERE deleted_at < ?').run(cutoff);
+      this.rows.purgeBookkeeping(cutoff);
       return removed;
     });
     return run.immediate();
@@ -1214,7 +1111,13 @@ export class SyncService {
     if (out.result.outcome !== 'unchanged' && out.result.outcome !== 'conflict_lost')
       this.events.changesAvailable(this.store.generation, out.lastSeq);
     if (out.result.conflictId !== undefined) {
-      this.ops?.conflictRecorded({ id: out.result.conflictId, table: out.result.table, rowId: out.result.id, user, clientId });
+      this.domainEvents.publish('conflict.recorded', {
+        id: out.result.conflictId,
+        table: out.result.table,
+        rowId: out.result.id,
+        user,
+        clientId,
+      });
     }
     return out;
   }

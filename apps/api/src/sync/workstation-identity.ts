@@ -1,24 +1,16 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { MasterStore, sqlTime } from '@cacpq/db';
+import { MasterStore, SqliteWorkstations, sqlTime, type WorkstationFileRecord, type WorkstationsRepository } from '@cacpq/db';
 import { WORKSTATION_HEADERS, type WorkstationClonedDetails } from '@cacpq/sync-protocol';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { WorkstationClocks } from '../alerts/workstation-clocks';
 import { ApiException } from '../common/api-exception';
-import { LOGGER } from '../common/tokens';
 import type { AppRequest, Principal } from '../common/request-context';
+import { LOGGER } from '../common/tokens';
 import { parseClientTime } from './row-values';
+import { WorkstationClocks } from './workstation-clocks';
 
-interface FileRecord {
-  fileId: string;
-  counter: number;
-  syncId: string | null;
-  host: string | null;
-  user: string | null;
-  retired: string[];
-  lastSeenAt: string;
-}
+type FileRecord = WorkstationFileRecord;
 
 const CLIENT_ID = /^[A-Za-z0-9._:@-]{1,100}$/;
 const TOKEN = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -48,7 +40,11 @@ export class WorkstationIdentity implements OnModuleDestroy {
     private readonly store: MasterStore,
     private readonly clocks: WorkstationClocks,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.workstations = new SqliteWorkstations(() => store.hubDb);
+  }
+
+  private readonly workstations: WorkstationsRepository;
 
   private get hub(): Database.Database {
     return this.store.hubDb;
@@ -57,27 +53,8 @@ export class WorkstationIdentity implements OnModuleDestroy {
   private load(clientId: string): FileRecord | null {
     const cached = this.cache.get(clientId);
     if (cached) return cached;
-    const r = this.hub.prepare('SELECT * FROM workstation_files WHERE client_id = ?').get(clientId) as
-      | {
-          file_id: string;
-          counter: number;
-          sync_id: string | null;
-          host: string | null;
-          user: string | null;
-          retired_file_ids: string;
-          last_seen_at: string;
-        }
-      | undefined;
-    if (!r) return null;
-    const rec: FileRecord = {
-      fileId: r.file_id,
-      counter: r.counter,
-      syncId: r.sync_id,
-      host: r.host,
-      user: r.user,
-      retired: JSON.parse(r.retired_file_ids) as string[],
-      lastSeenAt: r.last_seen_at,
-    };
+    const rec = this.workstations.file(clientId);
+    if (!rec) return null;
     this.cache.set(clientId, rec);
     return rec;
   }
@@ -115,14 +92,7 @@ export class WorkstationIdentity implements OnModuleDestroy {
   }
 
   private write(clientId: string, rec: FileRecord): void {
-    this.hub
-      .prepare(
-        `INSERT INTO workstation_files (client_id, file_id, counter, sync_id, host, user, retired_file_ids, first_seen_at, last_seen_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(client_id) DO UPDATE SET file_id = excluded.file_id, counter = excluded.counter, sync_id = excluded.sync_id,
-           host = excluded.host, user = excluded.user, retired_file_ids = excluded.retired_file_ids, last_seen_at = excluded.last_seen_at`,
-      )
-      .run(clientId, rec.fileId, rec.counter, rec.syncId, rec.host, rec.user, JSON.stringify(rec.retired), rec.lastSeenAt, rec.lastSeenAt);
+    this.workstations.saveFile(clientId, rec);
   }
 
   /**
@@ -182,11 +152,15 @@ export class WorkstationIdentity implements OnModuleDestroy {
     who: Principal,
   ): ApiException {
     const newClientId = `${clientId.slice(0, 80)}-copy-${randomBytes(3).toString('hex')}`;
-    this.hub
-      .prepare(
-        `INSERT INTO workstation_copies (client_id, new_client_id, reason, user, original_host, copy_host, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(clientId, newClientId, reason, who.username, rec.host, host, sqlTime());
+    this.workstations.recordCopy({
+      clientId,
+      newClientId,
+      reason,
+      user: who.username,
+      originalHost: rec.host,
+      copyHost: host,
+      detectedAt: sqlTime(),
+    });
     const details: WorkstationClonedDetails = { clientId, newClientId, reason, original: { host: rec.host, lastSeenAt: rec.lastSeenAt } };
     this.logger.warn({ clientId, newClientId, reason, originalHost: rec.host, copyHost: host }, 'a copy of a workstation file was noticed');
     const what = reason === 'rolled-back' ? 'an older copy of' : 'a copy of';

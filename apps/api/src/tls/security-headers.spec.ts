@@ -1,4 +1,4 @@
-import { startTestServer, type TestServer } from '../testing/harness';
+import { startTestServer, type TestServer } from '../../test/harness';
 
 /**
  * Over plain HTTP (an admin opening http://nas:3000 from their PC) no header may send the browser to

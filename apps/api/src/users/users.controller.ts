@@ -10,7 +10,7 @@ import {
   type UserView,
 } from '@cacpq/sync-protocol';
 import { z } from 'zod';
-import { Roles } from '../auth/decorators';
+import { Roles } from '../common/decorators';
 import type { AppRequest } from '../common/request-context';
 import { ZodPipe, openApiSchema } from '../common/zod';
 import { UsersService } from './users.service';

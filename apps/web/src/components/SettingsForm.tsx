@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { ApiError } from '../lib/api';
 import { asApiError } from '../lib/hooks';
 import {
@@ -130,8 +130,19 @@ export default function SettingsForm({
   const [status, setStatus] = useState('');
   const [saving, setSaving] = useState(false);
 
-  // New values (saved here, or reloaded) replace what the inputs hold.
-  useEffect(() => setDraft(toDraft(fields, values)), [fields, values]);
+  // New values (saved here, or reloaded) replace what the inputs hold: only the fields whose own
+  // value changed, so that saving another form on the page keeps what is typed here, unsaved.
+  const shown = useRef(values);
+  useEffect(() => {
+    const before = shown.current;
+    shown.current = values;
+    const fresh = toDraft(fields, values);
+    setDraft((d) => {
+      const next: Draft = { ...d };
+      for (const f of fields) if (!(f.key in d) || before[f.key] !== values[f.key]) next[f.key] = fresh[f.key];
+      return next;
+    });
+  }, [fields, values]);
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
@@ -146,6 +157,12 @@ export default function SettingsForm({
     setStatus('Saving…');
     try {
       await save(patch);
+      // A secret just saved is not kept in its input (the API never sends it back).
+      setDraft((d) => {
+        const next: Draft = { ...d };
+        for (const f of fields) if (f.kind === 'password' && f.key in patch) next[f.key] = '';
+        return next;
+      });
       setStatus(savedSentence(n));
     } catch (err) {
       setError(asApiError(err));

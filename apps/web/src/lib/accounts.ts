@@ -1,6 +1,6 @@
 /* Users and device tokens (GET/POST/PATCH /api/v1/users…, DELETE /api/v1/tokens/:id): shapes, paths and form checks. */
 
-import type { CreatedToken, Role, TokenView, UserView } from '@cacpq/sync-protocol';
+import { ACCOUNT_RULES, type CreatedToken, type Role, type TokenView, type UserView } from '@cacpq/sync-protocol';
 
 export type { CreatedToken, Role, TokenView, UserView };
 
@@ -24,9 +24,9 @@ export const ROLES: readonly { value: Role; label: string; description: string }
   { value: 'user', label: 'user', description: 'workstation sync only' },
 ];
 
-/** The server's rules (libs/sync-protocol accounts.ts), checked before sending so the form can point at the field. */
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
-export const PASSWORD_MIN = 10;
+/** The server's rules (the contract's ACCOUNT_RULES), checked before sending so the form can point at the field. */
+const USERNAME = ACCOUNT_RULES.usernamePattern;
+export const PASSWORD_MIN = ACCOUNT_RULES.passwordMin;
 
 export interface NewAccount {
   username: string;
@@ -41,13 +41,15 @@ export function checkNewAccount(a: NewAccount): NewAccountErrors {
   const errors: NewAccountErrors = {};
   const name = a.username.trim();
   if (!name) errors.username = 'Enter a username.';
-  else if (name.length < 2 || name.length > 64) errors.username = 'A username has 2 to 64 characters.';
+  else if (name.length < ACCOUNT_RULES.usernameMin || name.length > ACCOUNT_RULES.usernameMax)
+    errors.username = `A username has ${ACCOUNT_RULES.usernameMin} to ${ACCOUNT_RULES.usernameMax} characters.`;
   else if (!USERNAME.test(name)) errors.username = 'Use letters, digits and . _ @ - only, starting with a letter or digit.';
   if (a.password) {
     if (a.password.length < PASSWORD_MIN) errors.password = `A password has at least ${PASSWORD_MIN} characters.`;
-    else if (a.password.length > 200) errors.password = 'A password has at most 200 characters.';
+    else if (a.password.length > ACCOUNT_RULES.passwordMax)
+      errors.password = `A password has at most ${ACCOUNT_RULES.passwordMax} characters.`;
   } else if (a.role !== 'user') {
-    errors.password = `A ${a.role} signs in to the dashboard, so it needs a password.`;
+    errors.password = `${a.role === 'admin' ? 'An' : 'A'} ${a.role} signs in to the dashboard, so it needs a password.`;
   }
   return errors;
 }

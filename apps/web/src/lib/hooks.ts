@@ -3,44 +3,9 @@
 import { createContext, useCallback, useContext, useEffect, useState } from 'react';
 import { api, ApiError } from './api';
 
-/* Answer shapes (mirrors libs/sync-protocol; kept local so the browser bundle needs no server code). */
-
-export type Role = 'admin' | 'manager' | 'user';
-
-export interface SessionUser {
-  username: string;
-  role: Role;
-}
-
-export interface MeResponse {
-  user: SessionUser;
-  via: 'session' | 'token' | 'local';
-  csrfToken: string | null;
-}
-
-export interface StoreFileView {
-  name: string;
-  open: boolean;
-  /** Sizes and paths come only to signed-in managers and admins. */
-  bytes?: number;
-  walBytes?: number;
-}
-
-export interface ReadinessResponse {
-  ready: boolean;
-  files: StoreFileView[];
-  sqliteVersion: string;
-  generation: string;
-  protocolVersion: number;
-  dataDir?: string;
-  startedAt?: string;
-}
-
-export interface LivenessResponse {
-  status: 'ok';
-  uptimeSeconds: number;
-  version: string;
-}
+/* Answer shapes: the contract's. */
+import type { LivenessResponse, MeResponse, ReadinessResponse, SessionUser } from '@cacpq/sync-protocol';
+export type { LivenessResponse, MeResponse, ReadinessResponse, Role, SessionUser, StoreFileView } from '@cacpq/sync-protocol';
 
 export const HEALTH_REFRESH_MS = 10_000;
 

@@ -1,10 +1,10 @@
-import type { JobView } from '@cacpq/sync-protocol';
+import { MAINTENANCE_JOBS, type JobView, type MaintenanceJob } from '@cacpq/sync-protocol';
 import { formatBytes } from './format';
 import { jobLabel } from './jobs';
 
-/** The maintenance jobs of `POST /api/v1/maintenance/:job` (MAINTENANCE_JOBS of @cacpq/sync-protocol, kept local: types only in the browser). */
-export const MAINTENANCE_JOBS = ['integrity', 'vacuum', 'reindex', 'optimize', 'checkpoint', 'prune-sync-log', 'archive-quotes'] as const;
-export type MaintenanceJobName = (typeof MAINTENANCE_JOBS)[number];
+/** The maintenance jobs of `POST /api/v1/maintenance/:job` (the contract's). */
+export { MAINTENANCE_JOBS };
+export type MaintenanceJobName = MaintenanceJob;
 
 export interface MaintenanceJobInfo {
   job: MaintenanceJobName;

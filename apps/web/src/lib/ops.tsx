@@ -1,12 +1,15 @@
 'use client';
 
-import type { MaintenanceState, OpsServerEvents, OpsSnapshot, WorkstationPresence } from '@cacpq/sync-protocol';
+import {
+  OPS_NAMESPACE,
+  type MaintenanceState,
+  type OpsServerEvents,
+  type OpsSnapshot,
+  type WorkstationPresence,
+} from '@cacpq/sync-protocol';
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { io, type Socket } from 'socket.io-client';
 import { api } from './api';
-
-/** The `/ops` socket.io namespace (OPS_NAMESPACE of @cacpq/sync-protocol; only its types are imported here). */
-const OPS_NAMESPACE = '/ops';
 
 /** While the socket is down, the maintenance state is fetched this often instead. */
 const POLL_WHILE_DISCONNECTED_MS = 15_000;

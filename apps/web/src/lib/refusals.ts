@@ -1,13 +1,14 @@
 /* Refused changes (GET/POST /api/v1/refusals…): shapes, paths, how one reads, and the fix form's values. */
 
-import type {
-  ColumnInfo,
-  RefusalStatus,
-  RefusalView,
-  ResubmitRefusalRequest,
-  SyncInfoResponse,
-  TableInfo,
-  WireValue,
+import {
+  SYNC_COLUMN_NAMES,
+  type ColumnInfo,
+  type RefusalStatus,
+  type RefusalView,
+  type ResubmitRefusalRequest,
+  type SyncInfoResponse,
+  type TableInfo,
+  type WireValue,
 } from '@cacpq/sync-protocol';
 
 export type { ColumnInfo, RefusalStatus, RefusalView, ResubmitRefusalRequest, SyncInfoResponse, TableInfo, WireValue };
@@ -35,7 +36,7 @@ export function refusalPath(id: number, action?: 'accept' | 'resubmit' | 'discar
 export const SYNC_INFO_PATH = '/api/v1/sync/info';
 
 /** Columns the server keeps itself: never part of a fix. */
-const SYNC_COLUMNS: ReadonlySet<string> = new Set(['id', 'updated_at', 'updated_by', 'synced_at', 'server_seq', 'deleted']);
+const SYNC_COLUMNS: ReadonlySet<string> = new Set(SYNC_COLUMN_NAMES);
 
 export const STATUS_LABELS: Record<RefusalStatus, string> = {
   open: 'open',

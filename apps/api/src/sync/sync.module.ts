@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { ConflictsController } from './conflicts.controller';
+import { ConflictsService } from './conflicts.service';
+import { RefusalLog } from './refusal-log';
+import { RefusalsController } from './refusals.controller';
+import { RefusalsService } from './refusals.service';
+import { SyncController } from './sync.controller';
+import { SyncCron } from './sync.cron';
+import { SyncEvents } from './sync-events';
+import { SyncGateway } from './sync.gateway';
+import { SyncLogService } from './sync-log.service';
+import { SyncService } from './sync.service';
+import { WorkstationClocks } from './workstation-clocks';
+import { WorkstationIdentity } from './workstation-identity';
+import { AuthModule } from '../auth/auth.module';
+import { SettingsModule } from '../settings/settings.module';
+
+/** The sync protocol: push, pull and snapshot, conflicts, refused changes, the workstations and their pokes. */
+@Module({
+  imports: [AuthModule, SettingsModule],
+  providers: [
+    SyncEvents,
+    SyncLogService,
+    SyncService,
+    RefusalLog,
+    RefusalsService,
+    WorkstationIdentity,
+    WorkstationClocks,
+    SyncCron,
+    SyncGateway,
+    ConflictsService,
+  ],
+  controllers: [SyncController, ConflictsController, RefusalsController],
+  exports: [SyncService, SyncEvents, WorkstationIdentity, WorkstationClocks, ConflictsService],
+})
+export class SyncModule {}
