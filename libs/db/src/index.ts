@@ -23,7 +23,6 @@ export * from './repositories/backup-catalogue.repository';
 export * from './repositories/jobs.repository';
 export * from './repositories/sync-log.repository';
 export * from './repositories/activity.repository';
-export * from './repositories/sync-identity.repository';
 export * from './repositories/number-uses.repository';
 export * from './repositories/refusals.repository';
 export * from './repositories/growth.repository';

@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import {
   IssuedNumberAnswer,
   IssuedNumbersAnswer,
-  PullAnswer,
+  PullAnswerEnvelope,
+  pulledChangeProblem,
   PushAnswer,
   RefusalOutcomesAnswer,
   RegisterNumbersAnswer,
@@ -104,7 +105,13 @@ export class Remote {
 
   /** `GET /sync/pull`: one page of changes. */
   async pull(query: Record<string, string>): Promise<PullResponse> {
-    return (await this.call(PullAnswer, 'GET', `/api/v1/sync/pull?${new URLSearchParams(query)}`)) as PullResponse;
+    const page = (await this.call(PullAnswerEnvelope, 'GET', `/api/v1/sync/pull?${new URLSearchParams(query)}`)) as PullResponse;
+    // The rows one by one (the same rules as PullAnswer, without a schema walk per row).
+    for (let i = 0; i < page.changes.length; i++) {
+      const problem = pulledChangeProblem(page.changes[i]);
+      if (problem) throw new ProtocolError('GET /api/v1/sync/pull', `changes.${i}.${problem}`, null);
+    }
+    return page;
   }
 
   /** `GET /sync/snapshot`: the master as one SQLite file (gunzipped here), and the answer's headers. */

@@ -8,3 +8,4 @@ export * from './monitoring';
 export * from './alerts';
 export * from './response-schemas';
 export * from './answers';
+export * from './settings';

@@ -6,7 +6,7 @@ import {
   SqliteJobsRepository,
   SqliteNumberUsesRepository,
   SqliteRefusalsRepository,
-  SqliteSyncIdentityRepository,
+  SqliteWorkstationsRepository,
   SqliteSyncLogRepository,
   parseSqlTime,
   sqlTime,
@@ -15,7 +15,7 @@ import {
   type JobsRepository,
   type NumberUsesRepository,
   type RefusalsRepository,
-  type SyncIdentityRepository,
+  type WorkstationsRepository,
   type SyncLogRepository,
 } from '@cacpq/db';
 import {
@@ -63,7 +63,7 @@ export class AlertsService implements OnApplicationBootstrap {
   private readonly backups: BackupCatalogueRepository;
   private readonly jobs: JobsRepository;
   private readonly syncLog: SyncLogRepository;
-  private readonly copies: SyncIdentityRepository;
+  private readonly copies: WorkstationsRepository;
   private readonly numberUses: NumberUsesRepository;
   private readonly refusals: RefusalsRepository;
 
@@ -81,7 +81,7 @@ export class AlertsService implements OnApplicationBootstrap {
     this.backups = new SqliteBackupCatalogueRepository(() => store.hubDb);
     this.jobs = new SqliteJobsRepository(() => store.hubDb);
     this.syncLog = new SqliteSyncLogRepository(() => store.serverDb);
-    this.copies = new SqliteSyncIdentityRepository(() => store.hubDb);
+    this.copies = new SqliteWorkstationsRepository(() => store.hubDb);
     this.numberUses = new SqliteNumberUsesRepository(() => store.hubDb);
     this.refusals = new SqliteRefusalsRepository(() => store.hubDb);
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DEMO_USERS, MasterStore, SqliteMasterRows, SYNCED_TABLES, seedDemoData, seedDemoGrowth } from '@cacpq/db';
+import { DEMO_USERS, MasterStore, SqliteMasterRowsRepository, SYNCED_TABLES, seedDemoData, seedDemoGrowth } from '@cacpq/db';
 import type { DemoSeedRequest, DemoSeedResponse, Role } from '@cacpq/sync-protocol';
 import { AuditService } from '../audit/audit.service';
 import { generatePassword } from '../auth/passwords';
@@ -27,7 +27,7 @@ export class DemoService {
 
   async seed(req: AppRequest, body: DemoSeedRequest): Promise<DemoSeedResponse> {
     const db = this.store.serverDb;
-    const rows = new SqliteMasterRows(() => this.store.serverDb);
+    const rows = new SqliteMasterRowsRepository(() => this.store.serverDb);
     const holding = SYNCED_TABLES.filter((t) => rows.hasRows(t.name));
     if (holding.length > 0) {
       throw new ApiException(

@@ -3,7 +3,7 @@ import {
   MasterStore,
   parseSqlTime,
   SqliteBackupCatalogueRepository,
-  SqliteConflicts,
+  SqliteConflictsRepository,
   StoreSuspendedError,
   type BackupCatalogueRepository,
   type ConflictsRepository,
@@ -48,7 +48,7 @@ export class MetricsService {
     private readonly events: SyncEvents,
   ) {
     this.backups = new SqliteBackupCatalogueRepository(() => store.hubDb);
-    this.conflicts = new SqliteConflicts(() => store.serverDb);
+    this.conflicts = new SqliteConflictsRepository(() => store.serverDb);
     // Started with the server, so that the first scrape already has event-loop samples.
     processMetrics();
   }

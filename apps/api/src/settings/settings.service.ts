@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { MasterStore, SqliteSettings, sqlTime, type SettingsRepository } from '@cacpq/db';
-import { OPERATION_SETTING_DEFAULTS } from '@cacpq/sync-protocol';
+import { MasterStore, SqliteSettingsRepository, sqlTime, type SettingsRepository } from '@cacpq/db';
+import { OPERATION_SETTING_DEFAULTS, RETENTION_SETTINGS, SETTING_DESCRIPTORS } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
 import { CronSchedule } from '../common/cron-schedule';
 
@@ -21,7 +21,7 @@ export class SettingsService {
   private readonly cache: Map<string, unknown>;
 
   constructor(store: MasterStore) {
-    this.repo = new SqliteSettings(() => store.hubDb, store.hub);
+    this.repo = new SqliteSettingsRepository(() => store.hubDb, store.hub);
     this.cache = this.repo.all();
   }
 
@@ -48,16 +48,6 @@ export class SettingsService {
   }
 }
 
-const SETTING_RULES: Record<string, { min: number; max: number; what: string }> = {
-  'retention.daily.days': { min: 1, max: 3650, what: 'days' },
-  'retention.weekly.weeks': { min: 1, max: 520, what: 'weeks' },
-  'retention.monthly.months': { min: 0, max: 1200, what: 'months (0 keeps all)' },
-  'retention.pre-restore.days': { min: 1, max: 3650, what: 'days' },
-  'maintenance.syncLog.days': { min: 1, max: 3650, what: 'days' },
-  'maintenance.syncLog.maxRows': { min: 100, max: 10_000_000, what: 'rows' },
-  'maintenance.archiveQuotes.years': { min: 1, max: 100, what: 'years' },
-};
-
 /** One setting's value checked (bad ones answer 400 with the reason; nothing is saved then). */
 export function validateSetting(key: string, value: string | number): string | number {
   if (key.startsWith('schedule.')) {
@@ -70,16 +60,19 @@ export function validateSetting(key: string, value: string | number): string | n
     }
     return value.trim();
   }
-  // Own keys only: "constructor" or "toString" must not find Object.prototype's members.
-  const rule = Object.hasOwn(SETTING_RULES, key) ? SETTING_RULES[key] : undefined;
-  if (!rule) {
+  // The descriptors are the one place ranges are written (the dashboard's forms use them too). A
+  // Map lookup: "constructor" or "toString" find nothing.
+  const rule = SETTING_DESCRIPTORS.get(key);
+  if (!rule || rule.kind !== 'number') {
     throw new ApiException(
       'VALIDATION_FAILED',
-      `${key} cannot be changed here: give schedule.* or one of ${Object.keys(SETTING_RULES).join(', ')} (the sync interval and number formats have their own endpoints).`,
+      `${key} cannot be changed here: give schedule.* or one of ${RETENTION_SETTINGS.map((d) => d.key).join(', ')} (the sync interval and number formats have their own endpoints).`,
     );
   }
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < rule.min || value > rule.max) {
-    throw new ApiException('VALIDATION_FAILED', `${key} must be a whole number of ${rule.what} from ${rule.min} to ${rule.max}.`);
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = rule;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const what = `${rule.unit}${min === 0 ? ' (0 keeps all)' : ''}`;
+    throw new ApiException('VALIDATION_FAILED', `${key} must be a whole number of ${what} from ${min} to ${max}.`);
   }
   return value;
 }

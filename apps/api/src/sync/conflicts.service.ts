@@ -1,4 +1,4 @@
-import { MasterStore, SqliteConflicts, sqlTime, type ConflictRow, type ConflictsRepository } from '@cacpq/db';
+import { MasterStore, SqliteConflictsRepository, sqlTime, type ConflictRow, type ConflictsRepository } from '@cacpq/db';
 import type { ConflictQuery, ConflictView, ResolveConflictRequest, WireValue } from '@cacpq/sync-protocol';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
@@ -16,7 +16,7 @@ export class ConflictsService {
     private readonly sync: SyncService,
     private readonly audit: AuditService,
   ) {
-    this.conflicts = new SqliteConflicts(() => store.serverDb);
+    this.conflicts = new SqliteConflictsRepository(() => store.serverDb);
   }
 
   private readonly conflicts: ConflictsRepository;

@@ -1,4 +1,4 @@
-import { MasterStore, SqliteSyncLogWriter, sqlTime, type SyncLogWriter } from '@cacpq/db';
+import { MasterStore, SqliteSyncLogWritesRepository, sqlTime, type SyncLogWritesRepository } from '@cacpq/db';
 import { Injectable } from '@nestjs/common';
 import { ApiException } from '../common/api-exception';
 import { isDiskFull } from '../common/disk-full';
@@ -25,13 +25,13 @@ const ENDED_KEPT_MS = 10 * 60_000;
 @Injectable()
 export class SyncLogService {
   private readonly open = new Map<string, OpenSync>();
-  private readonly rows: SyncLogWriter;
+  private readonly rows: SyncLogWritesRepository;
 
   constructor(
     store: MasterStore,
     private readonly events: DomainEvents,
   ) {
-    this.rows = new SqliteSyncLogWriter(() => store.serverDb);
+    this.rows = new SqliteSyncLogWritesRepository(() => store.serverDb);
   }
 
   private key(clientId: string, syncId: string | undefined): string | null {

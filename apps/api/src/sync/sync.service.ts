@@ -2,7 +2,7 @@ import {
   MASTER_INDEXES_V1,
   MASTER_TABLES_V1,
   MasterStore,
-  SqliteMasterRows,
+  SqliteMasterRowsRepository,
   sqlTime,
   syncState,
   tableColumns,
@@ -133,7 +133,7 @@ export class SyncService {
     private readonly domainEvents: DomainEvents,
     private readonly clocks: WorkstationClocks,
   ) {
-    this.rows = new SqliteMasterRows(() => this.store.serverDb);
+    this.rows = new SqliteMasterRowsRepository(() => this.store.serverDb);
   }
 
   /** The live server.db handle (a restore or VACUUM reopens the file): for transactions. */

@@ -1,4 +1,4 @@
-import { MasterStore, SqliteWorkstations, sqlTime, type WorkstationsRepository } from '@cacpq/db';
+import { MasterStore, SqliteWorkstationsRepository, sqlTime, type WorkstationsRepository } from '@cacpq/db';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/tokens';
@@ -28,7 +28,7 @@ export class WorkstationClocks {
     store: MasterStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.workstations = new SqliteWorkstations(() => store.hubDb);
+    this.workstations = new SqliteWorkstationsRepository(() => store.hubDb);
   }
 
   private readonly workstations: WorkstationsRepository;

@@ -1,4 +1,4 @@
-import { MasterStore, SqliteWorkstations, sqlTime, type WorkstationFileRecord, type WorkstationsRepository } from '@cacpq/db';
+import { MasterStore, SqliteWorkstationsRepository, sqlTime, type WorkstationFileRecord, type WorkstationsRepository } from '@cacpq/db';
 import { WORKSTATION_HEADERS, type WorkstationClonedDetails } from '@cacpq/sync-protocol';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type Database from 'better-sqlite3';
@@ -41,7 +41,7 @@ export class WorkstationIdentity implements OnModuleDestroy {
     private readonly clocks: WorkstationClocks,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.workstations = new SqliteWorkstations(() => store.hubDb);
+    this.workstations = new SqliteWorkstationsRepository(() => store.hubDb);
   }
 
   private readonly workstations: WorkstationsRepository;

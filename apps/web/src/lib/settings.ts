@@ -1,3 +1,4 @@
+import { RETENTION_SETTINGS, SCHEDULE_SETTINGS, type SettingDescriptor } from '@cacpq/sync-protocol';
 import { ApiError, CSRF_COOKIE, CSRF_HEADER, readCookie } from './api';
 
 /** How a setting is edited. */
@@ -21,32 +22,16 @@ export type Draft = Record<string, string | boolean>;
 /** Said once above the schedules. */
 export const CRON_HINT = 'Each is a five-field cron in the server’s local time (minute hour day-of-month month weekday), or "off".';
 
+/** A form field from the contract's setting descriptor (labels, units and ranges are written there once). */
+function field(d: SettingDescriptor): FieldDef {
+  return { key: d.key, label: d.label, kind: d.kind, ...(d.unit ? { unit: d.unit } : {}), ...(d.hint ? { hint: d.hint } : {}) };
+}
+
 /** `schedule.*` of `GET/PATCH /api/v1/settings`. */
-export const SCHEDULE_FIELDS: FieldDef[] = [
-  ['schedule.backup.daily', 'Daily backup'],
-  ['schedule.backup.weekly', 'Weekly backup'],
-  ['schedule.backup.monthly', 'Monthly archive'],
-  ['schedule.integrity', 'Integrity check'],
-  ['schedule.vacuum', 'VACUUM'],
-  ['schedule.optimize', 'Optimize'],
-  ['schedule.reindex', 'REINDEX'],
-  ['schedule.checkpoint', 'WAL checkpoint'],
-  ['schedule.prune-sync-log', 'Prune the sync log'],
-  ['schedule.archive-quotes', 'Archive old quotes'],
-  ['schedule.sample-growth', 'Growth sample'],
-  ['schedule.evaluate-alerts', 'Alert evaluation'],
-].map(([key, label]) => ({ key, label, kind: 'cron' as const }));
+export const SCHEDULE_FIELDS: FieldDef[] = SCHEDULE_SETTINGS.map(field);
 
 /** Retention and maintenance limits of `GET/PATCH /api/v1/settings`. */
-export const RETENTION_FIELDS: FieldDef[] = [
-  { key: 'retention.daily.days', label: 'Keep daily backups', kind: 'number', unit: 'days', hint: '1 to 3650.' },
-  { key: 'retention.weekly.weeks', label: 'Keep weekly backups', kind: 'number', unit: 'weeks', hint: '1 to 520.' },
-  { key: 'retention.monthly.months', label: 'Keep monthly archives', kind: 'number', unit: 'months', hint: '0 keeps every archive.' },
-  { key: 'retention.pre-restore.days', label: 'Keep pre-restore snapshots', kind: 'number', unit: 'days', hint: '1 to 3650.' },
-  { key: 'maintenance.syncLog.days', label: 'Prune sync_log rows older than', kind: 'number', unit: 'days', hint: '1 to 3650.' },
-  { key: 'maintenance.syncLog.maxRows', label: 'Keep at most', kind: 'number', unit: 'sync_log rows', hint: '100 to 10,000,000.' },
-  { key: 'maintenance.archiveQuotes.years', label: 'Archive quotes older than', kind: 'number', unit: 'years', hint: '1 to 100.' },
-];
+export const RETENTION_FIELDS: FieldDef[] = RETENTION_SETTINGS.map(field);
 
 export const SYNC_INTERVAL_FIELD: FieldDef = {
   key: 'intervalMinutes',

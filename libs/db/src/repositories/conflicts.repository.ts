@@ -38,7 +38,7 @@ export interface ConflictsRepository {
   openCount(): number;
 }
 
-export class SqliteConflicts implements ConflictsRepository {
+export class SqliteConflictsRepository implements ConflictsRepository {
   constructor(private readonly db: () => Database.Database) {}
 
   list(f: ConflictFilter): ConflictRow[] {

@@ -96,7 +96,7 @@ export interface MasterRowsRepository {
 }
 
 /** server.db's synced rows on SQLite; every statement prepared once per open handle. */
-export class SqliteMasterRows implements MasterRowsRepository {
+export class SqliteMasterRowsRepository implements MasterRowsRepository {
   constructor(private readonly db: () => Database.Database) {}
 
   private st(sql: string): Database.Statement {

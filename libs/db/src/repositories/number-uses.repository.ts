@@ -7,7 +7,7 @@ import { prepared } from '../statements';
 
 /**
  * Who uses a number, as SQL over `number_uses`: a record (table and id) when the use names one,
- * else the workstation. The same expression as the numbers service's NUMBER_USER.
+ * else the workstation. Used by the alert here and by the numbers repository when uses are registered.
  */
 export const NUMBER_USE_HOLDER = `CASE WHEN record_id <> '' THEN 'record' || char(0) || record_table || char(0) || record_id ELSE 'client' || char(0) || client_id END`;
 

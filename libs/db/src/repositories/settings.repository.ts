@@ -10,7 +10,7 @@ export interface SettingsRepository {
   save(key: string, value: unknown, at: string, by: string): Promise<void>;
 }
 
-export class SqliteSettings implements SettingsRepository {
+export class SqliteSettingsRepository implements SettingsRepository {
   private readonly entities: Repository<SettingEntity>;
 
   constructor(

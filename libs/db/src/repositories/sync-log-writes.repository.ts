@@ -19,7 +19,7 @@ export interface SyncLogEntry {
  * The sync path's writes to `sync_log`: one row per sync, opened by its push or first pull page and
  * completed by the pages after it. (Reads for monitoring and alerts are in sync-log.repository.)
  */
-export interface SyncLogWriter {
+export interface SyncLogWritesRepository {
   insert(e: {
     at: string;
     status: string;
@@ -37,7 +37,7 @@ export interface SyncLogWriter {
   entry(id: number): SyncLogEntry | undefined;
 }
 
-export class SqliteSyncLogWriter implements SyncLogWriter {
+export class SqliteSyncLogWritesRepository implements SyncLogWritesRepository {
   constructor(private readonly db: () => Database.Database) {}
 
   insert(e: {

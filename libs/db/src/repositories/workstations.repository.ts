@@ -22,6 +22,18 @@ export interface WorkstationCopyRecord {
   detectedAt: string;
 }
 
+/** A copy noticed, as stored (every column; for the alert). */
+export interface WorkstationCopy {
+  client_id: string;
+  new_client_id: string;
+  reason: string;
+  user: string | null;
+  original_host: string | null;
+  copy_host: string | null;
+  detected_at: string;
+  [column: string]: unknown;
+}
+
 export interface WorkstationClock {
   clientId: string;
   user: string | null;
@@ -37,11 +49,13 @@ export interface WorkstationsRepository {
   file(clientId: string): WorkstationFileRecord | null;
   saveFile(clientId: string, rec: WorkstationFileRecord): void;
   recordCopy(c: WorkstationCopyRecord): void;
+  /** The copies noticed at or after `since`, oldest first. */
+  copiesSince(since: string): WorkstationCopy[];
   saveClock(clientId: string, user: string | null, skewMs: number, measuredAt: string): void;
   clocks(): WorkstationClock[];
 }
 
-export class SqliteWorkstations implements WorkstationsRepository {
+export class SqliteWorkstationsRepository implements WorkstationsRepository {
   constructor(private readonly db: () => Database.Database) {}
 
   file(clientId: string): WorkstationFileRecord | null {
@@ -83,6 +97,10 @@ export class SqliteWorkstations implements WorkstationsRepository {
       this.db(),
       `INSERT INTO workstation_copies (client_id, new_client_id, reason, user, original_host, copy_host, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ).run(c.clientId, c.newClientId, c.reason, c.user, c.originalHost, c.copyHost, c.detectedAt);
+  }
+
+  copiesSince(since: string): WorkstationCopy[] {
+    return prepared(this.db(), 'SELECT * FROM workstation_copies WHERE detected_at >= ? ORDER BY id').all(since) as WorkstationCopy[];
   }
 
   saveClock(clientId: string, user: string | null, skewMs: number, measuredAt: string): void {
