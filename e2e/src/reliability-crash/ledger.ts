@@ -32,7 +32,8 @@ function kindOf(url: string, method: string): RequestKind {
   const p = new URL(url).pathname;
   if (method === 'POST' && p === '/api/v1/sync/push') return 'push';
   if (method === 'GET' && p === '/api/v1/sync/pull') return 'pull';
-  if (method === 'POST' && p.startsWith('/api/v1/numbers/')) return 'number';
+  // Numbers issued or reserved; not the registration of numbers used offline (`/numbers/uses`).
+  if (method === 'POST' && p.startsWith('/api/v1/numbers/') && p !== '/api/v1/numbers/uses') return 'number';
   return 'other';
 }
 

@@ -123,13 +123,22 @@ export class SqliteMasterRowsRepository implements MasterRowsRepository {
     return this.st(`SELECT * FROM "${table}" WHERE id = ?`).get(id) as MasterRow | undefined;
   }
 
+  /** Insert statements by table and column list, for the open handle: the hot path of a push of new rows builds no SQL text. */
+  private inserts: { db: Database.Database | null; byColumns: Map<string, Database.Statement> } = { db: null, byColumns: new Map() };
+
   insertRow(table: string, id: string, values: Record<string, MasterValue>, sync: Record<string, MasterValue>): void {
-    const cols = ['id', ...Object.keys(values), ...Object.keys(sync)];
-    this.st(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(
-      id,
-      ...Object.values(values),
-      ...Object.values(sync),
-    );
+    const db = this.db();
+    if (this.inserts.db !== db) this.inserts = { db, byColumns: new Map() };
+    const dataCols = Object.keys(values);
+    const syncCols = Object.keys(sync);
+    const key = `${table}\u0000${dataCols.join(',')}\u0000${syncCols.join(',')}`;
+    let st = this.inserts.byColumns.get(key);
+    if (!st) {
+      const cols = ['id', ...dataCols, ...syncCols];
+      st = prepared(db, `INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`);
+      this.inserts.byColumns.set(key, st);
+    }
+    st.run(id, ...Object.values(values), ...Object.values(sync));
   }
 
   updateRow(
