@@ -660,6 +660,9 @@ function mapWorkstations(raw: unknown): unknown[] {
     lastSync: r.last_sync,
     lastStatus: r.last_status,
     syncs: r.syncs,
+    // The bench's workstations never sent a request to this server: no clock measured yet.
+    clockOffsetMs: null,
+    clockMeasuredAt: null,
   }));
 }
 
