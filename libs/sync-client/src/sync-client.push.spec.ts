@@ -1,47 +1,13 @@
+import { SERVER_FEATURES, type PushRequest, type PushResponse } from '@cacpq/sync-protocol';
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { SERVER_FEATURES, type PushRequest, type PushResponse, type TableInfo } from '@cacpq/sync-protocol';
-import { installLocalSchema } from './local-schema';
+import { itemsTable, json, scriptedWorkstation } from './scripted-workstation.spec-helper';
 import { SyncClient } from './sync-client';
 
 // The SDK's push against a scripted server: what it holds back, what it splits, what it writes back.
 
-const TABLE: TableInfo = {
-  name: 'items',
-  label: 'Items',
-  ddl: 'CREATE TABLE "items" (id TEXT PRIMARY KEY, name TEXT, createdAt TEXT, updated_at TEXT, updated_by TEXT, synced_at TEXT, server_seq INTEGER, deleted INTEGER)',
-  indexes: [],
-  columns: ['id', 'name', 'createdAt', 'updated_at', 'updated_by', 'synced_at', 'server_seq', 'deleted'].map((name) => ({
-    name,
-    type: 'text' as const,
-    nullable: true,
-  })),
-};
-
-function workstation(): { dir: string; file: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cacpq-sdk-push-'));
-  const file = path.join(dir, 'ws.db');
-  const db = new Database(file);
-  installLocalSchema(db, [TABLE]);
-  const set = db.prepare('INSERT INTO _sync_state (key, value) VALUES (?, ?)');
-  for (const [k, v] of Object.entries({
-    server: 'http://server.test',
-    token: 't',
-    client_id: 'ws-push',
-    generation: 'g1',
-    cursor: '0',
-    tables: JSON.stringify([TABLE]),
-    file_id: 'f1',
-  }))
-    set.run(k, v);
-  db.close();
-  return { dir, file };
-}
-
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+const TABLE = itemsTable(['name', 'createdAt']);
+const workstation = () => scriptedWorkstation(TABLE, 'ws-push');
 
 /** A scripted server: `onPush` answers each push; info and an empty pull are answered as a real server would. */
 function server(

@@ -1,17 +1,20 @@
 import type Database from 'better-sqlite3';
+import type { SyncLogRow } from '../entities/master.entities';
 import { prepared } from '../statements';
 
 /** A `sync_log` row as written: the guide's columns plus user, client id and error. */
-export interface SyncLogEntry {
-  id: number;
-  timestamp: string;
+export type SyncLogEntry = SyncLogRow;
+
+/** A new `sync_log` row. */
+export interface SyncLogInsert {
+  at: string;
   status: string;
-  records_pulled: number;
-  records_pushed: number;
+  pushed: number;
+  pulled: number;
   conflicts: number;
-  duration_ms: number;
-  user: string | null;
-  client_id: string | null;
+  durationMs: number;
+  user: string;
+  clientId: string;
   error: string | null;
 }
 
@@ -20,17 +23,7 @@ export interface SyncLogEntry {
  * completed by the pages after it. (Reads for monitoring and alerts are in sync-log.repository.)
  */
 export interface SyncLogWritesRepository {
-  insert(e: {
-    at: string;
-    status: string;
-    pushed: number;
-    pulled: number;
-    conflicts: number;
-    durationMs: number;
-    user: string;
-    clientId: string;
-    error: string | null;
-  }): number;
+  insert(e: SyncLogInsert): number;
   addPulled(id: number, rows: number, durationMs: number): void;
   markFailed(id: number, error: string, durationMs: number): void;
   durationOf(id: number): number;
@@ -40,17 +33,7 @@ export interface SyncLogWritesRepository {
 export class SqliteSyncLogWritesRepository implements SyncLogWritesRepository {
   constructor(private readonly db: () => Database.Database) {}
 
-  insert(e: {
-    at: string;
-    status: string;
-    pushed: number;
-    pulled: number;
-    conflicts: number;
-    durationMs: number;
-    user: string;
-    clientId: string;
-    error: string | null;
-  }): number {
+  insert(e: SyncLogInsert): number {
     const info = prepared(
       this.db(),
       `INSERT INTO sync_log (timestamp, status, records_pulled, records_pushed, conflicts, duration_ms, user, client_id, error)
