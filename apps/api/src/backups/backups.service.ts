@@ -31,6 +31,7 @@ import { extractEntries, writeZip, verifyZip } from './zip';
 import { JobRefusal, JobsService, type JobContext } from '../jobs/jobs.service';
 import { DomainEvents } from '../events/domain-events';
 import { faultPoint } from '../common/fault-points';
+import { retentionKeepsFrom } from './retention';
 
 type Role = BackupFileView['role'];
 const ROLE_FILES: Record<Role, string> = { server: 'server.db', numbers: 'generated_numbers.db' };
@@ -499,18 +500,12 @@ export class BackupsService implements OnModuleInit {
    * Returns the names removed.
    */
   applyRetention(kind: BackupKind, now: Date = new Date()): string[] {
-    let keepFrom: string | null = null;
-    const daysBack = (days: number) => {
-      const d = new Date(now.getFullYear(), now.getMonth(), now.getDate() - (days - 1));
-      return localDate(d);
-    };
-    if (kind === 'daily') keepFrom = daysBack(this.settings.get('retention.daily.days'));
-    else if (kind === 'weekly') keepFrom = daysBack(this.settings.get('retention.weekly.weeks') * 7);
-    else if (kind === 'pre-restore') keepFrom = daysBack(this.settings.get('retention.pre-restore.days'));
-    else if (kind === 'monthly') {
-      const months = this.settings.get('retention.monthly.months');
-      if (months > 0) keepFrom = localDate(new Date(now.getFullYear(), now.getMonth() - (months - 1), 1));
-    }
+    const keepFrom = retentionKeepsFrom(kind, now, {
+      dailyDays: this.settings.get('retention.daily.days'),
+      weeklyWeeks: this.settings.get('retention.weekly.weeks'),
+      monthlyMonths: this.settings.get('retention.monthly.months'),
+      preRestoreDays: this.settings.get('retention.pre-restore.days'),
+    });
     if (!keepFrom) return [];
     const rows = this.catalogue.ofKind(kind);
     const removed: string[] = [];
