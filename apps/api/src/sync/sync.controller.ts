@@ -25,6 +25,7 @@ import { ZodPipe, openApiSchema } from '../common/zod';
 import { SettingsService } from '../settings/settings.service';
 import { parsePush } from './push-validation';
 import { RefusalsService } from './refusals.service';
+import { PullService } from './pull.service';
 import { SyncService } from './sync.service';
 import { WorkstationIdentity } from './workstation-identity';
 
@@ -35,6 +36,7 @@ const gzip = promisify(zlib.gzip);
 export class SyncController {
   constructor(
     private readonly sync: SyncService,
+    private readonly pulls: PullService,
     private readonly settings: SettingsService,
     private readonly audit: AuditService,
     private readonly store: MasterStore,
@@ -66,7 +68,7 @@ export class SyncController {
   @ApiOperation({ summary: 'Changes after a cursor, in pages up to a bound fixed at the first page; tombstones included.' })
   pull(@CurrentPrincipal() who: Principal, @Req() req: AppRequest, @Query(new ZodPipe(PullQuery, 'query')) q: PullQuery): PullResponse {
     this.identity.observe(req, who);
-    return this.sync.pull(q, who);
+    return this.pulls.pull(q, who);
   }
 
   @Get('refusals')
@@ -107,9 +109,9 @@ export class SyncController {
     // The first sync of a workstation is a sync like any other: one sync_log row, timed from here.
     const startedAt = Date.now();
     const clientId = q.clientId ?? 'unknown-workstation';
-    let snap: ReturnType<SyncService['snapshot']>;
+    let snap: ReturnType<PullService['snapshot']>;
     try {
-      snap = this.sync.snapshot(path.join(this.store.layout.root, 'tmp'));
+      snap = this.pulls.snapshot(path.join(this.store.layout.root, 'tmp'));
     } catch (err) {
       this.log.recordError({ user: who.username, clientId, startedAt, error: err });
       throw err;

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConflictsController } from './conflicts.controller';
 import { ConflictsService } from './conflicts.service';
+import { PullService } from './pull.service';
 import { RefusalLog } from './refusal-log';
 import { RefusalsController } from './refusals.controller';
 import { RefusalsService } from './refusals.service';
@@ -22,6 +23,7 @@ import { SettingsModule } from '../settings/settings.module';
     SyncEvents,
     SyncLogService,
     SyncService,
+    PullService,
     RefusalLog,
     RefusalsService,
     WorkstationIdentity,

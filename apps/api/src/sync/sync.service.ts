@@ -1,57 +1,53 @@
 import {
-  MASTER_INDEXES_V1,
-  MASTER_TABLES_V1,
-  MasterStore,
-  SqliteMasterRowsRepository,
-  sqlTime,
-  syncState,
-  tableColumns,
-  type MasterRowsRepository,
-  type RowMeta,
-  type SyncedTableDef,
+MASTER_INDEXES_V1,
+MASTER_TABLES_V1,
+MasterStore,
+SqliteMasterRowsRepository,
+sqlTime,
+syncState,
+tableColumns,
+type MasterRowsRepository,
+type RowMeta,
+type SyncedTableDef,
 } from '@cacpq/db';
 import {
-  PROTOCOL_VERSION,
-  SERVER_FEATURES,
-  SYNC_LIMITS,
-  type PulledChange,
-  type PullQuery,
-  type PullResponse,
-  type PushChange,
-  type PushRequest,
-  type PushResponse,
-  type PushResult,
-  type RefusedChange,
-  type ReinitializeDetails,
-  type SyncInfoResponse,
+PROTOCOL_VERSION,
+SERVER_FEATURES,
+SYNC_LIMITS,
+type PulledChange,
+type PushChange,
+type PushRequest,
+type PushResponse,
+type PushResult,
+type RefusedChange,
+type ReinitializeDetails,
+type SyncInfoResponse
 } from '@cacpq/sync-protocol';
 import { Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
-import { createHash, randomUUID } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { createHash,randomUUID } from 'node:crypto';
 import { ApiException } from '../common/api-exception';
 import type { Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { DomainEvents } from '../events/domain-events';
 import { SettingsService } from '../settings/settings.service';
-import { judgeGiveBack, type GivenRelation } from './give-back';
-import { clientTimeOnServer, merge } from './merge';
+import { judgeGiveBack,type GivenRelation } from './give-back';
+import { clientTimeOnServer,merge } from './merge';
 import type { ParsedPush } from './push-validation';
-import { RefusalLog, type RefusalRecord } from './refusal-log';
+import { RefusalLog,type RefusalRecord } from './refusal-log';
 import {
-  describeValue,
-  parseClientTime,
-  rowJson,
-  RuleError,
-  sameValue,
-  TABLE_SPECS,
-  tableSpec,
-  toStored,
-  toStoredAsIs,
-  type StoredRow,
-  type StoredValue,
-  type TableSpec,
+describeValue,
+parseClientTime,
+rowJson,
+RuleError,
+sameValue,
+TABLE_SPECS,
+tableSpec,
+toStored,
+toStoredAsIs,
+type StoredRow,
+type StoredValue,
+type TableSpec,
 } from './row-values';
 import { SyncEvents } from './sync-events';
 import { SyncLogService } from './sync-log.service';
@@ -895,97 +891,6 @@ export class SyncService {
       clientUpdatedAt: p.time,
       batchId: req.batchId,
     });
-  }
-
-  pull(q: PullQuery, who: Principal): PullResponse {
-    const started = Date.now();
-    try {
-      const answer = this.pullInner(q);
-      this.log.recordPull({
-        user: who.username,
-        clientId: q.clientId,
-        syncId: q.syncId,
-        page: String(q.cursor),
-        pulled: answer.changes.length,
-        startedAt: started,
-        done: !answer.hasMore,
-      });
-      return answer;
-    } catch (err) {
-      this.log.recordError({ user: who.username, clientId: q.clientId, syncId: q.syncId, startedAt: started, error: err });
-      throw err;
-    }
-  }
-
-  private pullInner(q: PullQuery): PullResponse {
-    const generation = this.store.generation;
-    if (q.generation !== generation) {
-      throw this.reinitialize(
-        'generation',
-        `This cursor belongs to generation ${q.generation} but the master is now generation ${generation} (it was restored); re-initialise: push what the master lacks, then pull everything.`,
-        q.generation,
-      );
-    }
-    const last = this.lastSeq;
-    const until = q.until ?? last;
-    if (until > last) throw new ApiException('VALIDATION_FAILED', `Invalid query: until (${until}) is beyond the newest change (${last}).`);
-    if (q.cursor > until) throw new ApiException('VALIDATION_FAILED', `Invalid query: cursor (${q.cursor}) is after until (${until}).`);
-    const purged = Number(this.state('purged_seq'));
-    if (q.cursor < purged) {
-      throw this.reinitialize(
-        'cursor-expired',
-        `This workstation has not synced since before deletions older than ${this.config.tombstoneRetentionDays} days were purged; re-initialise: push what you hold, then pull everything.`,
-      );
-    }
-    const run = this.db.transaction(() => {
-      const rows: PulledChange[] = [];
-      let full = false;
-      for (const spec of TABLE_SPECS.values()) {
-        // The protocol's columns only: an adopted legacy table may hold extra columns of the old app.
-        const found = this.rows.changesAfter(spec.name, spec.columnNames, q.cursor, until, q.limit) as StoredRow[];
-        if (found.length === q.limit) full = true;
-        for (const r of found) {
-          rows.push({
-            table: spec.name,
-            id: r.id as string,
-            seq: r.server_seq as number,
-            deleted: r.deleted === 1,
-            values: r as PulledChange['values'],
-          });
-        }
-      }
-      rows.sort((a, b) => a.seq - b.seq);
-      const page = rows.slice(0, q.limit);
-      const hasMore = rows.length > q.limit || full;
-      const cursor = hasMore ? (page.length > 0 ? page[page.length - 1].seq : q.cursor) : until;
-      return { generation, changes: page, cursor, until, hasMore };
-    });
-    return run.deferred();
-  }
-
-  /**
-   * A consistent copy of every synced table (live rows only) as an SQLite file, for a new
-   * workstation's first sync: one file instead of row-by-row pages. Written through ATTACH on the
-   * owning connection inside one read transaction, so it matches `lastSeq` exactly.
-   */
-  snapshot(dir: string): { file: string; lastSeq: number; generation: string; rows: number } {
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `snapshot-${randomUUID()}.db`);
-    // Read in the same synchronous turn as the copy (one read transaction): no write comes between, so
-    // the rows, lastSeq and generation match exactly.
-    const lastSeq = this.lastSeq;
-    const generation = this.store.generation;
-    try {
-      const rows = this.rows.writeSnapshot(
-        file,
-        [...TABLE_SPECS.values()].map((spec) => ({ name: spec.name, createSql: MASTER_TABLES_V1[spec.name], columns: spec.columnNames })),
-        { last_seq: String(lastSeq), generation },
-      );
-      return { file, lastSeq, generation, rows };
-    } catch (err) {
-      fs.rmSync(file, { force: true });
-      throw err;
-    }
   }
 
   /** Deletes tombstones and push replay records older than the retention period; a cursor from before them must re-initialise. */
