@@ -1,5 +1,5 @@
-import { MASTER_TABLES_V1,MasterStore,SqliteMasterRowsRepository,syncState,type MasterRowsRepository } from '@cacpq/db';
-import type { PulledChange,PullQuery,PullResponse } from '@cacpq/sync-protocol';
+import { MASTER_TABLES_V1, MasterStore, SqliteMasterRowsRepository, syncState, type MasterRowsRepository } from '@cacpq/db';
+import type { PulledChange, PullQuery, PullResponse } from '@cacpq/sync-protocol';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ApiException } from '../common/api-exception';
 import type { Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
-import { TABLE_SPECS,type StoredRow } from './row-values';
+import { TABLE_SPECS, type StoredRow } from './row-values';
 import { SyncLogService } from './sync-log.service';
 import { SyncService } from './sync.service';
 

@@ -1,53 +1,53 @@
 import {
-MASTER_INDEXES_V1,
-MASTER_TABLES_V1,
-MasterStore,
-SqliteMasterRowsRepository,
-sqlTime,
-syncState,
-tableColumns,
-type MasterRowsRepository,
-type RowMeta,
-type SyncedTableDef,
+  MASTER_INDEXES_V1,
+  MASTER_TABLES_V1,
+  MasterStore,
+  SqliteMasterRowsRepository,
+  sqlTime,
+  syncState,
+  tableColumns,
+  type MasterRowsRepository,
+  type RowMeta,
+  type SyncedTableDef,
 } from '@cacpq/db';
 import {
-PROTOCOL_VERSION,
-SERVER_FEATURES,
-SYNC_LIMITS,
-type PulledChange,
-type PushChange,
-type PushRequest,
-type PushResponse,
-type PushResult,
-type RefusedChange,
-type ReinitializeDetails,
-type SyncInfoResponse
+  PROTOCOL_VERSION,
+  SERVER_FEATURES,
+  SYNC_LIMITS,
+  type PulledChange,
+  type PushChange,
+  type PushRequest,
+  type PushResponse,
+  type PushResult,
+  type RefusedChange,
+  type ReinitializeDetails,
+  type SyncInfoResponse,
 } from '@cacpq/sync-protocol';
 import { Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
-import { createHash,randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { ApiException } from '../common/api-exception';
 import type { Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { DomainEvents } from '../events/domain-events';
 import { SettingsService } from '../settings/settings.service';
-import { judgeGiveBack,type GivenRelation } from './give-back';
-import { clientTimeOnServer,merge } from './merge';
+import { judgeGiveBack, type GivenRelation } from './give-back';
+import { clientTimeOnServer, merge } from './merge';
 import type { ParsedPush } from './push-validation';
-import { RefusalLog,type RefusalRecord } from './refusal-log';
+import { RefusalLog, type RefusalRecord } from './refusal-log';
 import {
-describeValue,
-parseClientTime,
-rowJson,
-RuleError,
-sameValue,
-TABLE_SPECS,
-tableSpec,
-toStored,
-toStoredAsIs,
-type StoredRow,
-type StoredValue,
-type TableSpec,
+  describeValue,
+  parseClientTime,
+  rowJson,
+  RuleError,
+  sameValue,
+  TABLE_SPECS,
+  tableSpec,
+  toStored,
+  toStoredAsIs,
+  type StoredRow,
+  type StoredValue,
+  type TableSpec,
 } from './row-values';
 import { SyncEvents } from './sync-events';
 import { SyncLogService } from './sync-log.service';
