@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { SYNCED_TABLES, tableColumns } from './registry';
 import { uuidv7 } from './ids';
 import { parseSqlTime, sqlTime } from './time';
+import type { SizeSampleRow } from './repositories/growth.repository';
 import { syncState } from './repositories/sync-state.repository';
 
 export interface DemoOptions {
@@ -329,18 +330,6 @@ export interface DemoGrowthOptions {
   days?: number;
   now?: Date;
   seed?: number;
-}
-
-interface SizeSampleRow {
-  id: number;
-  taken_at: string;
-  file: string;
-  bytes: number;
-  wal_bytes: number;
-  page_size: number;
-  page_count: number;
-  freelist_count: number;
-  tables: string;
 }
 
 /** Share of today's size each file had at the start of the demo history (the master grows most). */

@@ -550,14 +550,7 @@ export class SyncService {
       const seq = this.insertNew(p, who, synced);
       // Only a restore's aftermath leaves ids in sync_gone: a row made anew under one takes it out.
       if (this.restorePoint.seq > 0) this.rows.forgetGone(table, change.id);
-      return {
-        table,
-        id: change.id,
-        outcome: 'applied',
-        version: seq,
-        deleted: false,
-        ...(p.normalized ? { stored: p.normalized as PushResult['stored'] } : {}),
-      };
+      return this.applied(p, seq);
     }
 
     const meta = this.getMeta(table, change.id);
@@ -590,14 +583,7 @@ export class SyncService {
         if (decision.recreate) this.assertInsertable(p);
         const seq = this.nextSeq();
         this.updateRow(spec, row, meta, decision.columns, p.values, p.time, who.username, synced, seq, 0);
-        return {
-          table,
-          id: change.id,
-          outcome: 'applied',
-          version: seq,
-          deleted: false,
-          ...(p.normalized ? { stored: p.normalized as PushResult['stored'] } : {}),
-        };
+        return this.applied(p, seq);
       }
       case 'edit-of-deleted': {
         // A stale edit of a deleted row: kept as a conflict, never a silent undelete.
@@ -787,6 +773,18 @@ export class SyncService {
     const outcome =
       conflictId !== undefined ? (serverWon.length > 0 ? 'conflict_lost' : 'conflict_won') : apply.length > 0 ? 'merged' : 'unchanged';
     return { ...this.result(table, current, outcome), ...(conflictId !== undefined ? { conflictId } : {}) };
+  }
+
+  /** A change written as sent: its new version, and the values stored in another form than sent. */
+  private applied(p: PreparedChange, seq: number): PushResult {
+    return {
+      table: p.spec.name,
+      id: p.change.id,
+      outcome: 'applied',
+      version: seq,
+      deleted: false,
+      ...(p.normalized ? { stored: p.normalized as PushResult['stored'] } : {}),
+    };
   }
 
   private result(table: string, row: StoredRow, outcome: PushResult['outcome']): PushResult {

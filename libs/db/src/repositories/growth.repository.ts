@@ -37,7 +37,9 @@ export interface DatabaseSizeRepository {
   measure(): Pick<SizeSample, 'pageSize' | 'pageCount' | 'freelistCount' | 'tables'>;
 }
 
-interface SampleRow {
+/** A `size_samples` row as stored (hub.db). */
+export interface SizeSampleRow {
+  id?: number;
   taken_at: string;
   file: string;
   bytes: number;
@@ -63,7 +65,9 @@ export class SqliteGrowthRepository implements GrowthRepository {
   }
 
   samplesSince(since: string): StoredSizeSample[] {
-    const rows = prepared(this.db(), 'SELECT * FROM size_samples WHERE taken_at >= ? ORDER BY file, taken_at').all(since) as SampleRow[];
+    const rows = prepared(this.db(), 'SELECT * FROM size_samples WHERE taken_at >= ? ORDER BY file, taken_at').all(
+      since,
+    ) as SizeSampleRow[];
     return rows.map((r) => ({
       takenAt: r.taken_at,
       file: r.file,

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ConflictSummaryRow, SyncActivityPage } from '@cacpq/sync-protocol';
 import { MONITORING_SQL, syncLogFilter, type SqlRun, type SyncLogFilter } from '../monitoring-queries';
+import type { SyncLogRow } from '../entities/master.entities';
 import { prepared } from '../statements';
 
 // ============================================================================================
@@ -97,18 +98,8 @@ export class SqliteSyncLogRepository implements SyncLogRepository {
 
   activity(q: { from: string; to: string; limit: number; after?: { id: number; timestamp: string } } & SyncLogFilter): SyncActivityRow[] {
     const run = MONITORING_SQL.activity(q);
-    const rows = this.stmt(run.sql).all(...run.args) as {
-      id: number;
-      sync_time: string;
-      status: string;
-      records_pulled: number;
-      records_pushed: number;
-      conflicts: number;
-      duration_ms: number;
-      user: string | null;
-      client_id: string | null;
-      error: string | null;
-    }[];
+    // The guide's listing names the time column sync_time; the rest is the table's row.
+    const rows = this.stmt(run.sql).all(...run.args) as (Omit<SyncLogRow, 'timestamp'> & { sync_time: string })[];
     return rows.map((r) => ({
       id: r.id,
       syncTime: r.sync_time,
