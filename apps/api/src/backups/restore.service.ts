@@ -21,7 +21,7 @@ import type { Principal } from '../common/request-context';
 import { ApiException } from '../common/api-exception';
 import { LOGGER } from '../common/tokens';
 import { SyncEvents } from '../sync/sync-events';
-import { SyncService } from '../sync/sync.service';
+import { AdminWritesService } from '../sync/admin-writes.service';
 import type { StoredValue } from '../sync/row-values';
 import { BackupsService, summary, type BackupMaterial } from './backups.service';
 import { faultPoint } from '../common/fault-points';
@@ -57,7 +57,7 @@ export class RestoreService implements OnModuleInit {
     private readonly backups: BackupsService,
     private readonly jobs: JobsService,
     private readonly maintenance: MaintenanceMode,
-    private readonly sync: SyncService,
+    private readonly writes: AdminWritesService,
     private readonly syncEvents: SyncEvents,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -338,7 +338,7 @@ export class RestoreService implements OnModuleInit {
         const perTable: Record<string, number> = {};
         let lastSeq = 0;
         ctx.progress(0.7, 'applying the backup versions');
-        this.sync.transaction(() => {
+        this.writes.transaction(() => {
           for (const table of tables) {
             const cols = dataColumnNames(table);
             const rows = (body.ids ? body.ids.flatMap((id) => src.rows(table, cols, id)) : src.rows(table, cols)) as Record<
@@ -350,7 +350,7 @@ export class RestoreService implements OnModuleInit {
             for (const row of rows) {
               inBackup.add(String(row.id));
               const values = row.deleted === 1 ? null : Object.fromEntries(cols.map((c) => [c, row[c] ?? null]));
-              const seq = this.sync.applyServerVersion(table, String(row.id), values, who);
+              const seq = this.writes.applyServerVersion(table, String(row.id), values, who);
               if (seq !== null) {
                 changed++;
                 lastSeq = seq;
@@ -361,7 +361,7 @@ export class RestoreService implements OnModuleInit {
               const ids = this.master.liveIds(table);
               for (const id of ids) {
                 if (inBackup.has(id)) continue;
-                const seq = this.sync.applyServerVersion(table, id, null, who);
+                const seq = this.writes.applyServerVersion(table, id, null, who);
                 if (seq !== null) {
                   changed++;
                   lastSeq = seq;
@@ -371,7 +371,7 @@ export class RestoreService implements OnModuleInit {
             if (changed || !body.ids) perTable[table] = changed;
           }
         });
-        if (lastSeq) this.sync.announce(lastSeq);
+        if (lastSeq) this.writes.announce(lastSeq);
         ctx.progress(1, 'done');
         return { restored: backup.name, selective: true, changedRows: perTable, lastSeq };
       } finally {

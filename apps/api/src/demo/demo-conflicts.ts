@@ -1,7 +1,7 @@
 import { sqlTime, uuidv7, type MasterRowsRepository } from '@cacpq/db';
 import { PROTOCOL_VERSION, type WireValue } from '@cacpq/sync-protocol';
 import type { Principal } from '../common/request-context';
-import type { SyncService } from '../sync/sync.service';
+import type { PushService } from '../sync/push.service';
 
 type Row = Record<string, WireValue>;
 
@@ -66,7 +66,7 @@ const SYNC_COLUMNS = new Set(['id', 'updated_at', 'updated_by', 'synced_at', 'se
  * it (with its base values, as the workstation SDK sends them). Returns the conflict ids.
  */
 export function seedDemoConflicts(
-  sync: SyncService,
+  pushes: PushService,
   rows: MasterRowsRepository,
   generation: string,
   principals: Map<string, Principal>,
@@ -82,7 +82,7 @@ export function seedDemoConflicts(
       if (!who) continue;
       const edits = step.edit(original);
       const changed = Object.keys(edits);
-      const { response } = sync.push(
+      const { response } = pushes.push(
         {
           invalid: new Map(),
           request: {

@@ -6,7 +6,7 @@ import { generatePassword } from '../auth/passwords';
 import { ApiException } from '../common/api-exception';
 import type { AppRequest, Principal } from '../common/request-context';
 import { GrowthService } from '../monitoring/growth.service';
-import { SyncService } from '../sync/sync.service';
+import { PushService } from '../sync/push.service';
 import { UsersService } from '../users/users.service';
 import { seedDemoConflicts } from './demo-conflicts';
 
@@ -21,7 +21,7 @@ export class DemoService {
     private readonly store: MasterStore,
     private readonly users: UsersService,
     private readonly audit: AuditService,
-    private readonly sync: SyncService,
+    private readonly pushes: PushService,
     private readonly growth: GrowthService,
   ) {}
 
@@ -57,7 +57,7 @@ export class DemoService {
       const user = await this.users.get(username);
       principals.set(username, { kind: 'token', userId: user.id, username, role: user.role });
     }
-    const conflicts = seedDemoConflicts(this.sync, rows, this.store.generation, principals);
+    const conflicts = seedDemoConflicts(this.pushes, rows, this.store.generation, principals);
     // Growth history leading up to a sample of the files as they are now (fresh data directories only).
     // The seed is written into the files first, as the periodic checkpoint would, so that the last
     // sample shows the files as they stay.

@@ -23,7 +23,7 @@ import { isDiskFull } from '../common/disk-full';
 import type { Principal } from '../common/request-context';
 import { LOGGER } from '../common/tokens';
 import { SettingsService } from '../settings/settings.service';
-import { SyncService } from '../sync/sync.service';
+import { AdminWritesService } from '../sync/admin-writes.service';
 import { faultPoint } from '../common/fault-points';
 import { JobRefusal, JobsService, type JobContext } from '../jobs/jobs.service';
 import { MaintenanceMode } from './maintenance-mode';
@@ -50,7 +50,7 @@ export class MaintenanceService {
     private readonly jobs: JobsService,
     private readonly maintenance: MaintenanceMode,
     private readonly settings: SettingsService,
-    private readonly sync: SyncService,
+    private readonly writes: AdminWritesService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.server = new SqliteServerMaintenanceRepository(() => store.serverDb);
@@ -259,10 +259,10 @@ export class MaintenanceService {
     ctx.progress(0.6, 'moving the quotes into archived_quotes');
     let lastSeq = 0;
     try {
-      this.sync.transaction(() => {
+      this.writes.transaction(() => {
         for (const r of rows) {
           this.server.archiveQuote(cols, r, archivedAt, ctx.id);
-          lastSeq = this.sync.applyServerVersion('quotes', String(r.id), null, by) ?? lastSeq;
+          lastSeq = this.writes.applyServerVersion('quotes', String(r.id), null, by) ?? lastSeq;
         }
       });
     } catch (err) {
@@ -270,7 +270,7 @@ export class MaintenanceService {
       throw err;
     }
     fs.renameSync(`${dump}.partial`, dump);
-    if (lastSeq) this.sync.announce(lastSeq);
+    if (lastSeq) this.writes.announce(lastSeq);
     return { archived: rows.length, cutoff, years, dump: path.relative(this.store.layout.root, dump) };
   }
 }

@@ -6,14 +6,14 @@ import { ApiException } from '../common/api-exception';
 import type { AppRequest } from '../common/request-context';
 import type { StoredValue } from './row-values';
 import { TABLE_SPECS } from './row-values';
-import { SyncService } from './sync.service';
+import { AdminWritesService } from './admin-writes.service';
 
 /** Both versions of every conflict, for review; an admin's resolution syncs as a normal change. */
 @Injectable()
 export class ConflictsService {
   constructor(
     store: MasterStore,
-    private readonly sync: SyncService,
+    private readonly writes: AdminWritesService,
     private readonly audit: AuditService,
   ) {
     this.conflicts = new SqliteConflictsRepository(() => store.serverDb);
@@ -38,7 +38,7 @@ export class ConflictsService {
 
   async resolve(req: AppRequest, id: number, body: ResolveConflictRequest): Promise<ConflictView> {
     const who = req.principal!;
-    const result = this.sync.transaction(() => {
+    const result = this.writes.transaction(() => {
       const c = this.get(id);
       if (c.resolvedAt) throw new ApiException('ALREADY_RESOLVED', `Conflict ${id} was resolved by ${c.resolvedBy} at ${c.resolvedAt}.`);
       const spec = TABLE_SPECS.get(c.table)!;
@@ -50,7 +50,7 @@ export class ConflictsService {
         const loser = c.winner === 'server' ? c.clientVersion : c.serverVersion;
         if (c.kind === 'delete-vs-update' && c.winner === 'client') {
           // The loser is the edit the delete removed: bring the row back as it was.
-          seq = this.sync.applyResolution(c.table, c.rowId, pick(c.serverVersion, [...dataColumns]), true, who);
+          seq = this.writes.applyResolution(c.table, c.rowId, pick(c.serverVersion, [...dataColumns]), true, who);
         } else if (c.kind === 'delete-vs-update') {
           throw new ApiException(
             'VALIDATION_FAILED',
@@ -58,11 +58,11 @@ export class ConflictsService {
           );
         } else {
           const columns = c.kind === 'update-vs-delete' ? [...dataColumns] : c.columns;
-          seq = this.sync.applyResolution(c.table, c.rowId, pick(loser, columns), c.kind === 'update-vs-delete', who);
+          seq = this.writes.applyResolution(c.table, c.rowId, pick(loser, columns), c.kind === 'update-vs-delete', who);
         }
       } else if (body.keep === 'merged') {
-        const values = this.sync.validateValues(c.table, body.values, 'values');
-        seq = this.sync.applyResolution(c.table, c.rowId, values, c.kind === 'update-vs-delete', who);
+        const values = this.writes.validateValues(c.table, body.values, 'values');
+        seq = this.writes.applyResolution(c.table, c.rowId, values, c.kind === 'update-vs-delete', who);
       }
       const resolution = JSON.stringify({ keep: body.keep, ...(body.keep === 'merged' ? { values: body.values } : {}), seq });
       this.conflicts.resolve(id, sqlTime(), who.username, resolution);

@@ -13,7 +13,8 @@ import { ApiException } from '../common/api-exception';
 import type { AppRequest, Principal } from '../common/request-context';
 import { RefusalLog } from './refusal-log';
 import { RuleError, TABLE_SPECS } from './row-values';
-import { SyncService } from './sync.service';
+import { AdminWritesService } from './admin-writes.service';
+import { PushService } from './push.service';
 
 /**
  * What admins do with refused changes (the dashboard's Refused changes page): take the value anyway
@@ -26,7 +27,8 @@ import { SyncService } from './sync.service';
 export class RefusalsService {
   constructor(
     private readonly log: RefusalLog,
-    private readonly sync: SyncService,
+    private readonly pushes: PushService,
+    private readonly writes: AdminWritesService,
     private readonly audit: AuditService,
   ) {}
 
@@ -77,7 +79,7 @@ export class RefusalsService {
 
   private apply(refusal: RefusalView, change: PushChange & { time?: string }, override: string[]) {
     try {
-      return this.sync.applyRefused(change, refusal.clientId, refusal.user, override).result;
+      return this.pushes.applyRefused(change, refusal.clientId, refusal.user, override).result;
     } catch (err) {
       if (err instanceof RuleError) {
         const { message } = err.getResponse() as { message: string };
@@ -137,7 +139,7 @@ export class RefusalsService {
   async discard(req: AppRequest, id: number): Promise<RefusalView> {
     const refusal = this.get(id);
     this.assertOpen(refusal);
-    const master = this.sync.currentRow(refusal.table, refusal.rowId);
+    const master = this.writes.currentRow(refusal.table, refusal.rowId);
     return this.close(
       req,
       refusal,
@@ -162,7 +164,7 @@ export class RefusalsService {
         out.push({ id, status: r.status, table: r.table, rowId: r.rowId });
         continue;
       }
-      const current = this.sync.currentRow(r.table, r.rowId);
+      const current = this.writes.currentRow(r.table, r.rowId);
       out.push({
         id,
         status: r.status,

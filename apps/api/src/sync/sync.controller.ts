@@ -26,6 +26,7 @@ import { SettingsService } from '../settings/settings.service';
 import { parsePush } from './push-validation';
 import { RefusalsService } from './refusals.service';
 import { PullService } from './pull.service';
+import { PushService } from './push.service';
 import { SyncService } from './sync.service';
 import { WorkstationIdentity } from './workstation-identity';
 
@@ -36,6 +37,7 @@ const gzip = promisify(zlib.gzip);
 export class SyncController {
   constructor(
     private readonly sync: SyncService,
+    private readonly pushes: PushService,
     private readonly pulls: PullService,
     private readonly settings: SettingsService,
     private readonly audit: AuditService,
@@ -61,7 +63,7 @@ export class SyncController {
     const parsed = parsePush(body);
     this.identity.observe(req, who);
     // The answer's JSON text, as kept for replays: a PushResponse.
-    return this.sync.push(parsed, who, req.rawBody, req.receivedAt).json;
+    return this.pushes.push(parsed, who, req.rawBody, req.receivedAt).json;
   }
 
   @Get('pull')

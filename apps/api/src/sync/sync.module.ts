@@ -11,6 +11,10 @@ import { SyncEvents } from './sync-events';
 import { SyncGateway } from './sync.gateway';
 import { SyncLogService } from './sync-log.service';
 import { SyncService } from './sync.service';
+import { AdminWritesService } from './admin-writes.service';
+import { GiveBackService } from './give-back.service';
+import { PushService } from './push.service';
+import { RowWriter } from './row-writer';
 import { WorkstationClocks } from './workstation-clocks';
 import { WorkstationIdentity } from './workstation-identity';
 import { AuthModule } from '../auth/auth.module';
@@ -22,8 +26,12 @@ import { SettingsModule } from '../settings/settings.module';
   providers: [
     SyncEvents,
     SyncLogService,
+    RowWriter,
     SyncService,
+    PushService,
+    GiveBackService,
     PullService,
+    AdminWritesService,
     RefusalLog,
     RefusalsService,
     WorkstationIdentity,
@@ -33,6 +41,6 @@ import { SettingsModule } from '../settings/settings.module';
     ConflictsService,
   ],
   controllers: [SyncController, ConflictsController, RefusalsController],
-  exports: [SyncService, SyncEvents, WorkstationIdentity, WorkstationClocks, ConflictsService],
+  exports: [SyncService, PushService, AdminWritesService, SyncEvents, WorkstationIdentity, WorkstationClocks, ConflictsService],
 })
 export class SyncModule {}
