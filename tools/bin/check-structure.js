@@ -18,6 +18,8 @@ const OFFERED = [
   /\.service\.ts$/,
   // sync: the workstations' pokes and clocks, refused changes, and the value rules restores apply too
   /^sync\/(sync-events|refusal-log|workstation-clocks|workstation-identity|row-values)\.ts$/,
+  // schema: the synced tables in force, which the sync engine reads on its hot path
+  /^schema\/table-specs\.ts$/,
   // maintenance: the mode sync and monitoring respect
   /^maintenance\/maintenance-mode\.ts$/,
   // auth: the guard, revocations, socket sign-in, password hashing and the session cookie's name

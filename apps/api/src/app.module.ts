@@ -21,6 +21,8 @@ import { MetricsModule } from './metrics/metrics.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
 import { NumbersModule } from './numbers/numbers.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
+import { SchemaModule } from './schema/schema.module';
+import { SchemaMigrationsModule } from './schema-migrations/schema-migrations.module';
 import { SettingsModule } from './settings/settings.module';
 import { CoreModule } from './store/store.module';
 import { SyncModule } from './sync/sync.module';
@@ -53,10 +55,12 @@ export class AppModule implements NestModule {
         AuthModule,
         UsersModule,
         SettingsModule,
+        SchemaModule,
         SyncModule,
         NumbersModule,
         JobsModule,
         BackupsModule,
+        SchemaMigrationsModule,
         MaintenanceModule,
         SchedulerModule,
         MonitoringModule,

@@ -34,3 +34,6 @@ export * from './repositories/sync-log-writes.repository';
 export * from './repositories/settings.repository';
 export * from './repositories/numbers.repository';
 export * from './repositories/refusals.repository';
+export * from './schema/learned-schema';
+export * from './repositories/schema.repository';
+export * from './schema/migration';

@@ -6,7 +6,8 @@
  * checks that a migrated database has exactly the columns and indexes listed here.
  */
 
-export type ColumnType = 'text' | 'integer' | 'real' | 'datetime' | 'json' | 'boolean';
+/** `any`: a column the master declares without a type SQLite maps (none, BLOB): any text or number. */
+export type ColumnType = 'text' | 'integer' | 'real' | 'datetime' | 'json' | 'boolean' | 'any';
 
 export interface ColumnDef {
   readonly name: string;
@@ -230,6 +231,8 @@ export function sqliteType(type: ColumnType): string {
       return 'REAL';
     case 'datetime':
       return 'DATETIME';
+    case 'any':
+      return '';
   }
 }
 

@@ -19,6 +19,8 @@ import { AddArchivedQuotes1764200000000 } from './migrations/server/176420000000
 import { AddMonitoringIndexes1764300000000 } from './migrations/server/1764300000000-add-monitoring-indexes';
 import { AddMonitoringRollups1764300000300 } from './migrations/server/1764300000300-add-monitoring-rollups';
 import { AddGiveBackState1764500000000 } from './migrations/server/1764500000000-add-give-back-state';
+import { AddSyncSchema1764600000000 } from './migrations/server/1764600000000-add-sync-schema';
+import { convertLearnedTables } from './schema/learned-schema';
 import { AddSyncIntegrity1764500000100 } from './migrations/hub/1764500000100-add-sync-integrity';
 import { AddDirectoryAccounts1764600000100 } from './migrations/hub/1764600000100-add-directory-accounts';
 import { applyPragmas, checkIntegrity } from './pragmas';
@@ -37,6 +39,7 @@ export const SERVER_MIGRATIONS: MigrationClass[] = [
   AddMonitoringIndexes1764300000000,
   AddMonitoringRollups1764300000300,
   AddGiveBackState1764500000000,
+  AddSyncSchema1764600000000,
 ];
 export const NUMBERS_MIGRATIONS: MigrationClass[] = [CreateNumbersSchema1764000000200, AddNumberRequestIds1764400000200];
 export const HUB_MIGRATIONS: MigrationClass[] = [
@@ -130,18 +133,24 @@ export class MasterStore {
       const adopted: AdoptedFile[] = [];
       const notes = cleanUpInterruptedAdoptions(layout.databaseDir, layout.preAdoptionDir);
       for (const line of notes) logger.warn(line);
-      for (const [file, first, entities, migrations] of [
-        [layout.serverDb, SERVER_MIGRATIONS[0], [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS],
-        [layout.numbersDb, NUMBERS_MIGRATIONS[0], [GeneratedNumberEntity], NUMBERS_MIGRATIONS],
+      for (const [file, first, entities, migrations, after] of [
+        [layout.serverDb, SERVER_MIGRATIONS[0], [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS, convertAppTables],
+        [layout.numbersDb, NUMBERS_MIGRATIONS[0], [GeneratedNumberEntity], NUMBERS_MIGRATIONS, undefined],
       ] as const) {
         if (!needsAdoption(file, first.name)) continue;
-        const result = await adoptLegacy(file, layout.preAdoptionDir, [...entities], [...migrations], busyTimeoutMs);
+        const result = await adoptLegacy(file, layout.preAdoptionDir, [...entities], [...migrations], busyTimeoutMs, after);
         logger.warn('Adopted a legacy database: verified backup written, migrated copy swapped in', { ...result });
         adopted.push(result);
       }
       const hub = await openDataSource(layout.hubDb, HUB_ENTITIES, HUB_MIGRATIONS, busyTimeoutMs);
       opened.push(hub);
-      const server = await openDataSource(layout.serverDb, [...MASTER_ENTITIES, SyncLogEntity], SERVER_MIGRATIONS, busyTimeoutMs);
+      const server = await openDataSource(
+        layout.serverDb,
+        [...MASTER_ENTITIES, SyncLogEntity],
+        SERVER_MIGRATIONS,
+        busyTimeoutMs,
+        convertAppTables,
+      );
       opened.push(server);
       const numbers = await openDataSource(layout.numbersDb, [GeneratedNumberEntity], NUMBERS_MIGRATIONS, busyTimeoutMs);
       opened.push(numbers);
@@ -420,6 +429,8 @@ async function openDataSource(
   entities: DataSourceOptions['entities'],
   migrations: MigrationClass[],
   busyTimeoutMs: number,
+  /** Runs in the migrations' transaction, after them: the app tables' conversion for server.db. */
+  afterMigrations?: (db: Database.Database) => void,
 ): Promise<DataSource> {
   const ds = new DataSource({
     type: 'better-sqlite3',
@@ -442,6 +453,7 @@ async function openDataSource(
     // Views and triggers of a legacy file are rewritten by table renames only in legacy mode.
     db.pragma('legacy_alter_table = ON');
     await ds.runMigrations({ transaction: 'all' });
+    if (afterMigrations) db.transaction(() => afterMigrations(db)).immediate();
     db.pragma('legacy_alter_table = OFF');
     const problems = db.pragma('foreign_key_check') as unknown[];
     if (problems.length > 0) {
@@ -453,6 +465,11 @@ async function openDataSource(
     throw err;
   }
   return ds;
+}
+
+/** server.db after its migrations: app tables with a usable key but no sync columns yet get them (see {@link convertLearnedTables}). */
+function convertAppTables(db: Database.Database): void {
+  convertLearnedTables(db);
 }
 
 function fileSize(file: string): number {
@@ -608,6 +625,7 @@ async function adoptLegacy(
   entities: DataSourceOptions['entities'],
   migrations: MigrationClass[],
   busyTimeoutMs: number,
+  afterMigrations?: (db: Database.Database) => void,
 ): Promise<AdoptedFile> {
   const reuse = await reusableBackup(file, preAdoptionDir);
   let rowCounts: Record<string, number>;
@@ -666,7 +684,7 @@ async function adoptLegacy(
   removeWork();
   fs.copyFileSync(backup, work);
   try {
-    const ds = await openDataSource(work, entities, migrations, busyTimeoutMs);
+    const ds = await openDataSource(work, entities, migrations, busyTimeoutMs, afterMigrations);
     try {
       const db = sqliteHandle(ds);
       const check = checkIntegrity(db);

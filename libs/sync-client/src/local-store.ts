@@ -98,6 +98,37 @@ export class LocalStore {
     return this.tablesCache;
   }
 
+  /** The tables this workstation syncs from now on (after a schema change): every cached statement over them goes. */
+  setTables(tables: TableInfo[]): void {
+    this.setState('tables', JSON.stringify(tables));
+    this.tablesCache = null;
+    this.columnCache.clear();
+    this.dataColumnCache.clear();
+    this.rowStatements.clear();
+    this.upserts.clear();
+  }
+
+  /** A synced table, or undefined when this file does not sync it (a table newer than this app). */
+  findTable(name: string): TableInfo | undefined {
+    return this.tables.find((x) => x.name === name);
+  }
+
+  /**
+   * Changes held back because the master's schema lacked their table or column (SCHEMA_AHEAD) go
+   * back into the outbox: the schema changed, they may go through now. Returns how many rows.
+   */
+  releaseSchemaAhead(): number {
+    const rows = this.stmt(`SELECT table_name, row_id FROM _sync_quarantine WHERE code = 'SCHEMA_AHEAD'`).all() as {
+      table_name: string;
+      row_id: string;
+    }[];
+    if (rows.length === 0) return 0;
+    this.db.transaction(() => {
+      for (const r of rows) this.release(r.table_name, r.row_id, true);
+    })();
+    return rows.length;
+  }
+
   table(name: string): TableInfo {
     const t = this.tables.find((x) => x.name === name);
     if (!t) throw new SyncError('UNKNOWN_TABLE', `The local file has no synced table ${name}.`);

@@ -242,7 +242,8 @@ export class Pusher {
    */
   private async refused(batch: PendingBatch, err: unknown, summary: SyncSummary): Promise<boolean> {
     if (!(err instanceof SyncError) || err.status === null) return false;
-    const refusable = err.status === 400 || err.status === 413 || err.status === 422;
+    const listed = isPushRefusedDetails(err.details) && err.details.refused.length > 0;
+    const refusable = err.status === 400 || err.status === 413 || err.status === 422 || (err.status === 409 && listed);
     if (!refusable) return false;
     this.store.stmt('DELETE FROM _sync_pending WHERE batch_id = ?').run(batch.body.batchId);
     if (isPushRefusedDetails(err.details) && err.details.refused.length > 0) {

@@ -8,6 +8,7 @@ import {
   SYNC_NAMESPACE,
   type NumberKind,
   type ReinitializeDetails,
+  type SyncInfoResponse,
   type SyncServerEvents,
   type WorkstationClonedDetails,
 } from '@cacpq/sync-protocol';
@@ -18,6 +19,7 @@ import { Numbers } from './numbers';
 import { Puller } from './pull';
 import { Pusher } from './push';
 import { Reinitializer } from './reinitialize';
+import { applySchemaPlan, planSchema } from './schema-evolution';
 import { Remote, checkTrust } from './remote';
 import type { HeldChange, LocalStatus, SyncClientEvents, SyncClientOptions, SyncSummary } from './types';
 
@@ -49,7 +51,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   private constructor(
     readonly db: Database.Database,
     readonly file: string,
-    opts: SyncClientOptions,
+    private readonly opts: SyncClientOptions,
   ) {
     super();
     const now = opts.clock ?? (() => new Date());
@@ -218,6 +220,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   private async syncOnce(syncId: string, summary: SyncSummary): Promise<void> {
     const info = await this.remote.info();
+    this.followSchema(info);
     this.store.setState('interval_minutes', String(info.syncIntervalMinutes));
     if (info.maxBodyBytes) this.store.setState('max_body_bytes', String(info.maxBodyBytes));
     this.store.setState('features', JSON.stringify(info.features ?? []));
@@ -234,6 +237,20 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       await this.reinit.reinitialize(err.details as ReinitializeDetails, syncId, summary);
       await this.numbers.registerNumbers(summary);
     }
+  }
+
+  /**
+   * Brings the file up to date with the master's schema before anything is pulled (see
+   * {@link planSchema}); the outbox is kept. Changes held back for a schema the master lacked go
+   * again once it changed.
+   */
+  private followSchema(info: Pick<SyncInfoResponse, 'tables' | 'schemaVersion'>): void {
+    const plan = planSchema(this.db, info, this.opts.applySchemaChanges !== false);
+    if (plan.fingerprint === this.store.getState('schema_fingerprint')) return;
+    applySchemaPlan(this.db, plan);
+    this.store.setTables(plan.tables);
+    this.store.setState('schema_fingerprint', plan.fingerprint);
+    this.store.releaseSchemaAhead();
   }
 
   // ---------------------------------------------------------------- schedule and pokes

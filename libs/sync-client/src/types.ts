@@ -87,6 +87,11 @@ export interface SyncClientOptions {
    * once a request with it has succeeded, so later syncs need not repeat it.
    */
   trust?: ServerTrust;
+  /**
+   * Whether the SDK adds the tables and columns the master gained to this file (default true). An
+   * app that migrates its own file sets false: until it has, the workstation syncs what it has.
+   */
+  applySchemaChanges?: boolean;
 }
 
 export interface OutboxEntry {
@@ -123,6 +128,7 @@ export type StateKey =
   | 'last_error'
   | 'interval_minutes'
   | 'tables'
+  | 'schema_fingerprint'
   | 'applying'
   | 'file_id'
   | 'sync_counter'

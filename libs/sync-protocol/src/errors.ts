@@ -36,6 +36,12 @@ export const ERROR_CODES = {
   MAINTENANCE: 503,
   /** The server's disk (or a database file's size limit) is full: nothing of the request was saved. */
   DISK_FULL: 507,
+  /** A workstation pushed a table or column the master does not have yet: its app is newer; the change waits in its outbox. */
+  SCHEMA_AHEAD: 409,
+  /** A migration that is not additive (a drop, a rename, a type change): refused, nothing applied. */
+  SCHEMA_CHANGE_REFUSED: 400,
+  /** A migration file SQLite cannot read. */
+  SCHEMA_INVALID: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

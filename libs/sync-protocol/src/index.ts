@@ -9,3 +9,4 @@ export * from './alerts';
 export * from './response-schemas';
 export * from './answers';
 export * from './settings';
+export * from './schema';

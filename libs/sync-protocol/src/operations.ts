@@ -13,7 +13,7 @@ export const REQUESTABLE_BACKUP_KINDS = ['manual', 'daily', 'weekly', 'monthly']
 export const MAINTENANCE_JOBS = ['integrity', 'vacuum', 'reindex', 'optimize', 'prune-sync-log', 'archive-quotes', 'checkpoint'] as const;
 export type MaintenanceJob = (typeof MAINTENANCE_JOBS)[number];
 
-export const JOB_TYPES = ['backup', 'restore', ...MAINTENANCE_JOBS] as const;
+export const JOB_TYPES = ['backup', 'restore', 'schema-migration', ...MAINTENANCE_JOBS] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'refused', 'interrupted'] as const;

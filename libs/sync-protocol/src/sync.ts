@@ -55,7 +55,7 @@ export function isTaggedValue(v: unknown): v is { $int: string } | { $blob: stri
 
 export const ColumnInfo = z.object({
   name: z.string(),
-  type: z.enum(['text', 'integer', 'real', 'datetime', 'json', 'boolean']),
+  type: z.enum(['text', 'integer', 'real', 'datetime', 'json', 'boolean', 'any']),
   nullable: z.boolean(),
   maxLength: z.number().optional(),
   values: z.array(z.string()).optional(),
@@ -67,6 +67,8 @@ export const TableInfo = z.object({
   name: z.string(),
   label: z.string(),
   columns: z.array(ColumnInfo),
+  /** Columns of the master's table an admin keeps out of the sync: a workstation neither sends nor receives them. */
+  excluded: z.array(z.string()).optional(),
   /** CREATE TABLE statement of the master, for a workstation's local file. */
   ddl: z.string(),
   indexes: z.array(z.string()),
@@ -86,6 +88,12 @@ export const SyncInfoResponse = z.object({
   maxBodyBytes: z.number(),
   /** What this server understands beyond protocol 1's first release (an SDK sends the matching fields only then). */
   features: z.array(z.string()).optional(),
+  /**
+   * Version of the learned sync schema (the tables and columns below). It changes when an admin
+   * applies a migration or excludes something: a workstation then brings its file up to date
+   * before it pulls. Absent from servers before it.
+   */
+  schemaVersion: z.number().optional(),
   tables: z.array(TableInfo),
 });
 
@@ -194,6 +202,8 @@ export const PushResponse = z.object({
   clockSkewMs: z.number(),
   clockCorrected: z.boolean(),
   replayed: z.boolean(),
+  /** The learned schema's version when the batch was applied (see `/sync/info`). */
+  schemaVersion: z.number().optional(),
 });
 export type PushResponse = z.infer<typeof PushResponse>;
 
@@ -239,6 +249,8 @@ export const PullResponse = z.object({
   /** The upper bound fixed when this pull started; pass it back on every later page. */
   until: z.number(),
   hasMore: z.boolean(),
+  /** The learned schema's version: a workstation that holds another one brings its file up to date first (see `/sync/info`). */
+  schemaVersion: z.number().optional(),
 });
 export type PullResponse = z.infer<typeof PullResponse>;
 

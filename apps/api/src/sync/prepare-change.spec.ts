@@ -1,6 +1,11 @@
 import type { PushChange } from '@cacpq/sync-protocol';
 import { prepareChange, prepareChanges } from './prepare-change';
 import { RuleError } from './row-values';
+import { guideSchema } from '@cacpq/db';
+import { loadTableSpecs } from '../schema/table-specs';
+
+// The schema a new master learns: the guide's tables.
+loadTableSpecs(guideSchema());
 
 const now = new Date('2026-12-03T12:00:00.000Z');
 const upsert = (id: string, values: Record<string, unknown>, extra: Partial<PushChange> = {}): PushChange =>

@@ -103,6 +103,8 @@ export function prepareChange(change: PushChange, where: string, time: string, o
     // `changed` naming something not in values is refused below either way.
     const changedSet = change.changed === undefined || change.changed.length >= entries.length ? null : new Set(change.changed);
     for (const [column, value] of entries) {
+      // A column an admin excluded: the workstation's value stays on the workstation.
+      if (spec.excluded.size > 0 && spec.excluded.has(column)) continue;
       if (change.restore === true) {
         values[column] = toStoredAsIs(spec, column, value, where);
       } else if (changedSet === null || changedSet.has(column)) {
@@ -123,14 +125,17 @@ export function prepareChange(change: PushChange, where: string, time: string, o
   } else if (change.values && Object.keys(change.values).length > 0) {
     throw new RuleError('VALIDATION_FAILED', `${where}: a delete carries no values.`, null);
   }
-  const changed = change.op === 'upsert' ? (change.changed ?? Object.keys(values)) : [];
+  let changed = change.op === 'upsert' ? (change.changed ?? Object.keys(values)) : [];
+  if (spec.excluded.size > 0) changed = changed.filter((c) => !spec.excluded.has(c));
   for (const c of changed) {
     if (!Object.hasOwn(values, c)) throw new RuleError('VALIDATION_FAILED', `${where}: changed names "${c}", which is not in values.`, c);
   }
   let base: Record<string, StoredValue> | null = null;
   if (change.base) {
     base = {};
-    for (const [column, value] of Object.entries(change.base)) base[column] = toStoredAsIs(spec, column, value, `${where}.base`);
+    for (const [column, value] of Object.entries(change.base)) {
+      if (!spec.excluded.has(column)) base[column] = toStoredAsIs(spec, column, value, `${where}.base`);
+    }
   }
   return { change, spec, where, values, changed, base, time, unchecked, normalized };
 }

@@ -1,4 +1,4 @@
-import { MASTER_TABLES_V1, MasterStore, SqliteMasterRowsRepository, syncState, type MasterRowsRepository } from '@cacpq/db';
+import { MasterStore, SqliteMasterRowsRepository, syncState, type MasterRowsRepository } from '@cacpq/db';
 import type { PulledChange, PullQuery, PullResponse } from '@cacpq/sync-protocol';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +8,7 @@ import { ApiException } from '../common/api-exception';
 import type { Principal } from '../common/request-context';
 import { AppConfig } from '../config/app-config';
 import { TABLE_SPECS, type StoredRow } from './row-values';
+import { SchemaService } from '../schema/schema.service';
 import { SyncLogService } from './sync-log.service';
 import { SyncService } from './sync.service';
 
@@ -25,12 +26,14 @@ export class PullService {
     private readonly config: AppConfig,
     private readonly log: SyncLogService,
     private readonly sync: SyncService,
+    private readonly schema: SchemaService,
   ) {
     this.rows = new SqliteMasterRowsRepository(() => store.serverDb);
   }
 
   pull(q: PullQuery, who: Principal): PullResponse {
     const started = Date.now();
+    this.schema.inForce();
     try {
       const answer = this.pullInner(q);
       this.log.recordPull({
@@ -90,7 +93,7 @@ export class PullService {
       const page = rows.slice(0, q.limit);
       const hasMore = rows.length > q.limit || full;
       const cursor = hasMore ? (page.length > 0 ? page[page.length - 1].seq : q.cursor) : until;
-      return { generation, changes: page, cursor, until, hasMore };
+      return { generation, changes: page, cursor, until, hasMore, schemaVersion: this.schema.version };
     });
     return run.deferred();
   }
@@ -101,6 +104,7 @@ export class PullService {
    * owning connection inside one read transaction, so it matches `lastSeq` exactly.
    */
   snapshot(dir: string): { file: string; lastSeq: number; generation: string; rows: number } {
+    this.schema.inForce();
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `snapshot-${randomUUID()}.db`);
     // Read in the same synchronous turn as the copy (one read transaction): no write comes between, so
@@ -110,7 +114,7 @@ export class PullService {
     try {
       const rows = this.rows.writeSnapshot(
         file,
-        [...TABLE_SPECS.values()].map((spec) => ({ name: spec.name, createSql: MASTER_TABLES_V1[spec.name], columns: spec.columnNames })),
+        [...TABLE_SPECS.values()].map((spec) => ({ name: spec.name, createSql: spec.table.ddl, columns: spec.columnNames })),
         { last_seq: String(lastSeq), generation },
       );
       return { file, lastSeq, generation, rows };

@@ -10,6 +10,7 @@ import { GiveBackService } from './give-back.service';
 import { merge } from './merge';
 import { prepareChange, prepareChanges, sqliteRefusal, type PreparedChange, type Refusal } from './prepare-change';
 import type { ParsedPush } from './push-validation';
+import { SchemaService } from '../schema/schema.service';
 import { RefusalLog, type RefusalRecord } from './refusal-log';
 import { describeValue, parseClientTime, RuleError, type StoredValue } from './row-values';
 import { appliedResult, RowWriter, rowResult } from './row-writer';
@@ -48,6 +49,7 @@ export class PushService {
     private readonly writer: RowWriter,
     private readonly giveBacks: GiveBackService,
     private readonly sync: SyncService,
+    private readonly schema: SchemaService,
   ) {}
 
   /**
@@ -59,6 +61,7 @@ export class PushService {
     const req = parsed.request;
     const syncId = req.syncId;
     const started = Date.now();
+    this.schema.inForce();
     try {
       // The sync_log row is written inside the push's own transaction: one commit, one fsync.
       const answer = this.pushInner(parsed, who, rawBody, receivedAt, (r) =>
@@ -121,7 +124,17 @@ export class PushService {
         change: typeof change.table === 'string' && typeof change.id === 'string' ? { ...change, time: r.time } : null,
       };
     });
-    const ids = this.refusals.record(who.username, req.clientId, records);
+    // A change ahead of the master's schema (a newer app) waits on its workstation for a migration, not
+    // for an admin's decision on the change: noted for the alert that names it, not listed as refused.
+    const ahead = records.map((r) => r.code === 'SCHEMA_AHEAD');
+    for (const [i, r] of records.entries()) if (ahead[i]) this.schema.noteAhead(req.clientId, who.username, r.table, r.column);
+    const recorded = this.refusals.record(
+      who.username,
+      req.clientId,
+      records.filter((_, i) => !ahead[i]),
+    );
+    let next = 0;
+    const ids = records.map((_, i) => (ahead[i] ? null : recorded[next++]));
     const refused: RefusedChange[] = refusals.map((r, i) => ({
       index: r.index,
       table: records[i].table,
@@ -216,6 +229,8 @@ export class PushService {
         conflicts,
         clockSkewMs: skewMs,
         clockCorrected: corrected,
+        schemaVersion: this.schema.version,
+        // Last: a replay's answer is the kept text with this one flag turned.
         replayed: false,
       };
       const json = JSON.stringify(response);

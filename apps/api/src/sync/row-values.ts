@@ -1,45 +1,15 @@
-import {
-  ID_COLUMN,
-  SYNC_COLUMNS,
-  SYNCED_TABLES,
-  parseSqlTime,
-  sqlTime,
-  tableColumns,
-  type ColumnDef,
-  type SyncedTableDef,
-} from '@cacpq/db';
+import { ID_COLUMN, SYNC_COLUMNS, parseSqlTime, sqlTime, type ColumnDef } from '@cacpq/db';
 import type { ErrorCode, PushValue } from '@cacpq/sync-protocol';
 import { ApiException } from '../common/api-exception';
+import { NOT_SYNCED, TABLE_SPECS, type TableSpec } from '../schema/table-specs';
+
+export { TABLE_SPECS, type TableSpec };
 
 /** What SQLite stores: text, numbers, null, and (legacy data, or given back exactly) integers beyond 2^53 and BLOBs. */
 export type StoredValue = string | number | null | bigint | Buffer;
 export type StoredRow = Record<string, StoredValue>;
 
-export interface TableSpec {
-  def: SyncedTableDef;
-  name: string;
-  dataColumns: ColumnDef[];
-  byName: Map<string, ColumnDef>;
-  required: string[];
-  /** Every column the protocol syncs (id, data, sync columns), in table order: what pulls and snapshots read. */
-  columnNames: string[];
-}
-
 const SYNC_COLUMN_NAMES = new Set([ID_COLUMN.name, ...SYNC_COLUMNS.map((c) => c.name)]);
-
-export const TABLE_SPECS: Map<string, TableSpec> = new Map(
-  SYNCED_TABLES.map((def) => [
-    def.name,
-    {
-      def,
-      name: def.name,
-      dataColumns: [...def.dataColumns],
-      byName: new Map(def.dataColumns.map((c) => [c.name, c])),
-      required: def.dataColumns.filter((c) => !c.nullable).map((c) => c.name),
-      columnNames: tableColumns(def).map((c) => c.name),
-    },
-  ]),
-);
 
 /**
  * A change refused for what it is: a column rule, an unknown table or column. `overridable` says
@@ -60,9 +30,12 @@ export class RuleError extends ApiException {
 export function tableSpec(name: string, where: string): TableSpec {
   const spec = TABLE_SPECS.get(name);
   if (!spec) {
+    const why = NOT_SYNCED.get(name);
+    if (why !== undefined) throw new RuleError('UNKNOWN_TABLE', `${where}: the master's table "${name}" does not sync. ${why}`, null);
+    // A table the master does not have: the workstation's app is newer than the master's schema.
     throw new RuleError(
-      'UNKNOWN_TABLE',
-      `${where}: "${name}" is not a synced table (synced: ${[...TABLE_SPECS.keys()].join(', ')}).`,
+      'SCHEMA_AHEAD',
+      `${where}: the master has no table "${name}" yet; the workstation's app is newer than the master's schema. The change waits in its outbox until an admin applies the app's migration on the server (synced tables: ${[...TABLE_SPECS.keys()].join(', ')}).`,
       null,
     );
   }
@@ -127,7 +100,13 @@ function column(spec: TableSpec, name: string, where: string): ColumnDef {
     );
   }
   const col = spec.byName.get(name);
-  if (!col) throw new RuleError('UNKNOWN_COLUMN', `${where}: ${spec.name} has no column "${name}".`, name);
+  if (!col) {
+    throw new RuleError(
+      'SCHEMA_AHEAD',
+      `${where}: the master's ${spec.name} has no column "${name}" yet; the workstation's app is newer than the master's schema. The change waits in its outbox until an admin applies the app's migration on the server.`,
+      name,
+    );
+  }
   return col;
 }
 
@@ -180,6 +159,10 @@ export function toStored(spec: TableSpec, name: string, value: PushValue, where:
       if (override) return value;
       throw bad('a date-time such as 2026-11-24 09:30:00 or 2026-11-24T09:30:00Z', true);
     }
+    case 'any':
+      if (typeof value === 'boolean') return value ? 1 : 0;
+      if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return value;
+      throw bad('text or a number');
     case 'json': {
       if (typeof value !== 'string') throw bad('JSON text');
       if (override) return value;

@@ -18,11 +18,12 @@ import { RowWriter } from './row-writer';
 import { WorkstationClocks } from './workstation-clocks';
 import { WorkstationIdentity } from './workstation-identity';
 import { AuthModule } from '../auth/auth.module';
+import { SchemaModule } from '../schema/schema.module';
 import { SettingsModule } from '../settings/settings.module';
 
 /** The sync protocol: push, pull and snapshot, conflicts, refused changes, the workstations and their pokes. */
 @Module({
-  imports: [AuthModule, SettingsModule],
+  imports: [AuthModule, SettingsModule, SchemaModule],
   providers: [
     SyncEvents,
     SyncLogService,

@@ -1,10 +1,11 @@
-import { MASTER_INDEXES_V1, MASTER_TABLES_V1, MasterStore, sqlTime, tableColumns, type SyncedTableDef } from '@cacpq/db';
+import { MasterStore, sqlTime } from '@cacpq/db';
 import { PROTOCOL_VERSION, SERVER_FEATURES, SYNC_LIMITS, type ReinitializeDetails, type SyncInfoResponse } from '@cacpq/sync-protocol';
 import { Injectable } from '@nestjs/common';
 import { ApiException } from '../common/api-exception';
 import { AppConfig } from '../config/app-config';
 import { SettingsService } from '../settings/settings.service';
-import { TABLE_SPECS } from './row-values';
+import { SchemaService } from '../schema/schema.service';
+import { TABLE_SPECS, type TableSpec } from './row-values';
 import { RowWriter } from './row-writer';
 
 /**
@@ -21,6 +22,7 @@ export class SyncService {
     private readonly config: AppConfig,
     private readonly settings: SettingsService,
     private readonly writer: RowWriter,
+    private readonly schema: SchemaService,
   ) {}
 
   get lastSeq(): number {
@@ -28,6 +30,7 @@ export class SyncService {
   }
 
   info(): SyncInfoResponse {
+    const { version } = this.schema.inForce();
     return {
       protocolVersion: PROTOCOL_VERSION,
       generation: this.store.generation,
@@ -39,7 +42,8 @@ export class SyncService {
       maxPullPage: SYNC_LIMITS.maxPullPage,
       maxBodyBytes: this.config.maxBodyBytes,
       features: [...SERVER_FEATURES],
-      tables: [...TABLE_SPECS.values()].map(({ def }) => tableInfo(def)),
+      schemaVersion: version,
+      tables: [...TABLE_SPECS.values()].map(tableInfo),
     };
   }
 
@@ -79,19 +83,23 @@ export class SyncService {
   }
 }
 
-function tableInfo(def: SyncedTableDef) {
+/** A synced table as `/sync/info` tells workstations: its synced columns with their rules, and the master's DDL and indexes. */
+function tableInfo(spec: TableSpec) {
   return {
-    name: def.name,
-    label: def.label,
-    columns: tableColumns(def).map((c) => ({
-      name: c.name,
-      type: c.type,
-      nullable: c.nullable,
-      ...(c.maxLength !== undefined ? { maxLength: c.maxLength } : {}),
-      ...(c.values ? { values: [...c.values] } : {}),
-      ...(c.serverOwned ? { serverOwned: true } : {}),
-    })),
-    ddl: MASTER_TABLES_V1[def.name],
-    indexes: MASTER_INDEXES_V1.filter((sql) => new RegExp(` ON ${def.name}\\(`).test(sql)),
+    name: spec.name,
+    label: spec.table.label,
+    columns: spec.table.columns
+      .filter((c) => !c.excluded)
+      .map((c) => ({
+        name: c.name,
+        type: c.type,
+        nullable: c.nullable,
+        ...(c.maxLength !== undefined ? { maxLength: c.maxLength } : {}),
+        ...(c.values ? { values: [...c.values] } : {}),
+        ...(c.serverOwned ? { serverOwned: true } : {}),
+      })),
+    ...(spec.excluded.size > 0 ? { excluded: [...spec.excluded] } : {}),
+    ddl: spec.table.ddl,
+    indexes: [...spec.table.indexes],
   };
 }

@@ -5,7 +5,7 @@ import { SYNCED_TABLES, tableColumns, type ColumnDef } from '../registry';
 export type SyncedRow = Record<string, string | number | boolean | null>;
 
 function columnOptions(col: ColumnDef): EntitySchemaColumnOptions {
-  const type = col.type === 'json' ? 'text' : col.type === 'boolean' ? 'boolean' : col.type;
+  const type = col.type === 'json' || col.type === 'any' ? 'text' : col.type === 'boolean' ? 'boolean' : col.type;
   return { type, nullable: col.nullable, primary: col.name === 'id' };
 }
 

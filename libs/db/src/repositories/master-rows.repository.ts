@@ -259,7 +259,12 @@ export class SqliteMasterRowsRepository implements MasterRowsRepository {
       return db.transaction(() => {
         let rows = 0;
         for (const t of tables) {
-          db.exec(t.createSql.replace(`CREATE TABLE "${t.name}"`, `CREATE TABLE snap."${t.name}"`));
+          db.exec(
+            t.createSql.replace(
+              /^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"(?:[^"]|"")+"|\[[^\]]+\]|`[^`]+`|[^\s(]+)/i,
+              `CREATE TABLE snap."${t.name.replace(/"/g, '""')}"`,
+            ),
+          );
           // By name: an adopted legacy table may hold extra columns of the old app, kept in the master only.
           const cols = t.columns.map((c) => `"${c}"`).join(', ');
           rows += db.prepare(`INSERT INTO snap."${t.name}" (${cols}) SELECT ${cols} FROM main."${t.name}" WHERE deleted = 0`).run().changes;
