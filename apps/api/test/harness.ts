@@ -21,8 +21,12 @@ export interface TestServer {
 }
 
 /** The real application on a temporary data directory (no listening port: supertest drives it). */
-export async function startTestServer(env: Record<string, string> = {}, opts: { baseDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  opts: { baseDir?: string; prepare?: (dataDir: string) => void } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(opts.baseDir ?? os.tmpdir(), 'cacpq-api-'));
+  opts.prepare?.(dataDir);
   const config = AppConfig.fromEnv({ DATA_DIR: dataDir, ADMIN_PASSWORD, LOG_LEVEL: 'silent', ...env });
   const store = await MasterStore.open({ dataDir, busyTimeoutMs: 1000 });
   const stdout = process.stdout.write.bind(process.stdout);

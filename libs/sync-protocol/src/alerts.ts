@@ -14,6 +14,7 @@ export const ALERT_RULES = [
   'workstation-copy',
   'duplicate-number',
   'refused-changes',
+  'schema-ahead',
 ] as const;
 export type AlertRule = (typeof ALERT_RULES)[number];
 
@@ -99,6 +100,9 @@ export const ALERT_SETTING_DEFAULTS = {
   'alerts.duplicate-number.days': 30,
   /** Changes the server refused wait for an admin (Refused changes page). */
   'alerts.refused-changes.enabled': true,
+  /** A workstation sends a table or column the master lacks (its app is newer): open while the master lacks it, for this many days after it was last sent. */
+  'alerts.schema-ahead.enabled': true,
+  'alerts.schema-ahead.days': 7,
   /** POSTed a JSON body on every open and resolve; '' for none. */
   'alerts.webhook.url': '',
   /** E-mail on every open and resolve; '' for none. */
@@ -166,6 +170,8 @@ export const AlertSettingsPatch = z
     'alerts.duplicate-number.enabled': flag,
     'alerts.duplicate-number.days': whole(1, 365, 'days'),
     'alerts.refused-changes.enabled': flag,
+    'alerts.schema-ahead.enabled': flag,
+    'alerts.schema-ahead.days': whole(1, 365, 'days'),
     'alerts.webhook.url': text(2000).refine(
       (v) => v === '' || /^https?:\/\/[^\s]+$/.test(v),
       'must be an http:// or https:// URL, or "" for no webhook',

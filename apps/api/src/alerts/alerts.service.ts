@@ -30,6 +30,7 @@ import {
 import type { Logger } from 'pino';
 import { ApiException } from '../common/api-exception';
 import { LOGGER } from '../common/tokens';
+import { SchemaService } from '../schema/schema.service';
 import { DomainEvents } from '../events/domain-events';
 import { GrowthService } from '../monitoring/growth.service';
 import { MonitoringService } from '../monitoring/monitoring.service';
@@ -74,6 +75,7 @@ export class AlertsService implements OnApplicationBootstrap {
     private readonly growth: GrowthService,
     private readonly clocks: WorkstationClocks,
     private readonly notifier: AlertNotifier,
+    private readonly schema: SchemaService,
     private readonly ops: DomainEvents,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -211,6 +213,8 @@ export class AlertsService implements OnApplicationBootstrap {
         return this.duplicateNumberRule(s, now);
       case 'refused-changes':
         return this.refusedRule();
+      case 'schema-ahead':
+        return this.schemaAheadRule(s, now);
     }
   }
 
@@ -400,6 +404,21 @@ export class AlertsService implements OnApplicationBootstrap {
       message: `A ${r.reason === 'rolled-back' ? 'older copy' : 'copy'} of workstation ${r.client_id}'s file (${r.user ?? 'unknown user'}) synced from ${r.copy_host ?? 'an unnamed PC'} at ${r.detected_at.slice(0, 16)} UTC, while ${r.client_id} is on ${r.original_host ?? 'an unnamed PC'}. The copy carries on as ${r.new_client_id} and its reserved numbers are void; check that both PCs should be syncing.`,
       details: { ...r, days },
     }));
+  }
+
+  /** Tables and columns workstations send that the master lacks (their app is newer): one alert each, until the master has it. */
+  private schemaAheadRule(s: AlertSettings, now: Date): Finding[] {
+    const days = s['alerts.schema-ahead.days'];
+    return this.schema.stillAhead(sqlTime(new Date(now.getTime() - days * DAY))).map((r) => {
+      const what = r.column !== null ? `the column ${r.table}.${r.column}` : `the table ${r.table}`;
+      return {
+        subject: `workstation:${r.clientId}:${r.table}${r.column !== null ? `.${r.column}` : ''}`,
+        firing: true,
+        severity: 'warning',
+        message: `Workstation ${r.clientId} (${r.user}) sends ${what}, which the master does not have yet: its app is newer than the master's schema. Its changes wait on the workstation, nothing is lost; apply the app's migration on the Sync schema page (or cacpq schema apply) and they go through at its next sync.`,
+        details: { ...r, days },
+      };
+    });
   }
 
   /** Changes the server refused, held back on their workstations, waiting for an admin. */

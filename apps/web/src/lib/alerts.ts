@@ -12,6 +12,7 @@ export const RULE_LABELS: Record<AlertRule, string> = {
   'workstation-copy': 'Copied workstation file',
   'duplicate-number': 'Number used twice',
   'refused-changes': 'Refused changes',
+  'schema-ahead': 'App newer than the master',
 };
 
 export function ruleLabel(rule: string): string {
@@ -55,6 +56,7 @@ export const ALERT_RULE_SETTINGS: { rule: AlertRule; threshold?: { key: string; 
     rule: 'duplicate-number',
     threshold: { key: 'alerts.duplicate-number.days', label: 'Keep a number used twice open for', unit: 'days' },
   },
+  { rule: 'schema-ahead', threshold: { key: 'alerts.schema-ahead.days', label: 'Keep a newer app’s column open for', unit: 'days' } },
   // Last: they have no threshold, so the switch/threshold pairs before them stay aligned.
   { rule: 'integrity', threshold: undefined },
   { rule: 'refused-changes', threshold: undefined },
