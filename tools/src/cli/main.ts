@@ -5,6 +5,7 @@ import { ApiClient, CliError, readTrust, type Connection } from './client';
 import type { Command } from './command';
 import { table } from './format';
 import { operationsCommands, readStdinLine } from './operations';
+import { schemaCommand } from './schema';
 import { WORKSTATION_HELP, WORKSTATION_OPTIONS, runWorkstation } from './workstation';
 import { benchBackup } from '../bench/backup-bench';
 import { benchLoad, loadPassed } from '../bench/load-bench';
@@ -176,6 +177,7 @@ only sync with device tokens.
   vacuum: OPERATIONS.vacuum,
   maintenance: OPERATIONS.maintenance,
   job: OPERATIONS.job,
+  schema: schemaCommand({ out, progress: process.stderr, readLine: readStdinLine, pollMs: 500, handleSigint: true }),
   client: {
     summary: 'a workstation: init, sync, status and numbers over a local SQLite file',
     usage: 'cacpq client init|sync|status|number|reserve|watch --db FILE [...]',

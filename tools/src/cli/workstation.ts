@@ -9,7 +9,10 @@ with the server through the sync protocol (the SDK the desktop app embeds).
         create FILE from a server snapshot (the first sync). For an https:// server with a
         self-signed certificate, pin its SHA-256 fingerprint (printed at the server's start and
         shown on its dashboard); FILE keeps it, and any later command may give a new one
-  cacpq client sync --db FILE          push local changes, then pull; one line; exit 1 on failure
+  cacpq client sync --db FILE [--keep-schema]
+        push local changes, then pull; one line; exit 1 on failure. The file follows the master's
+        schema first (new tables and columns added); --keep-schema leaves it as it is (an app that
+        migrates its own file): it then syncs the columns it has
   cacpq client status --db FILE        pending changes, last sync, cursor, generation, and the changes
                                        held back because the server refused them (with its reason)
   cacpq client number --db FILE quote|project [--record TABLE:ID]
@@ -28,6 +31,7 @@ export const WORKSTATION_OPTIONS = {
   'client-id': { type: 'string' },
   count: { type: 'string' },
   record: { type: 'string' },
+  'keep-schema': { type: 'boolean' },
 } as const;
 
 function summaryLine(s: SyncSummary): string {
@@ -49,10 +53,15 @@ function kindArg(value: string | undefined): NumberKind {
   return value as NumberKind;
 }
 
-async function withClient<T>(file: string, trust: ServerTrust | undefined, fn: (c: SyncClient) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  file: string,
+  trust: ServerTrust | undefined,
+  fn: (c: SyncClient) => Promise<T>,
+  applySchemaChanges = true,
+): Promise<T> {
   let client: SyncClient;
   try {
-    client = SyncClient.open(file, { trust });
+    client = SyncClient.open(file, { trust, applySchemaChanges });
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
@@ -84,7 +93,7 @@ export async function runWorkstation(
         return out(`initialised ${db}: generation ${st.generation}, cursor ${st.cursor}, client ${st.clientId}`);
       }
       case 'sync':
-        return await withClient(db, trust, async (c) => out(summaryLine(await c.syncNow())));
+        return await withClient(db, trust, async (c) => out(summaryLine(await c.syncNow())), values['keep-schema'] !== true);
       case 'status':
         return await withClient(db, trust, async (c) => {
           const st = c.status();
