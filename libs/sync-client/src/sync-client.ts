@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import { io, type Socket } from 'socket.io-client';
 import {
   SYNC_NAMESPACE,
+  SyncSettings,
   type NumberKind,
   type ReinitializeDetails,
   type SyncInfoResponse,
@@ -38,6 +39,8 @@ export type { HeldChange, LocalStatus, SyncClientEvents, SyncClientOptions, Sync
 export class SyncClient extends EventEmitter<SyncClientEvents> {
   private inFlight: Promise<SyncSummary> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Between {@link start} and {@link stop}: a scheduled sync is always pending or running. */
+  private scheduled = false;
   private socket: Socket | null = null;
   /** The file: its state, outbox and held changes, the master's rows written into it. */
   private readonly store: LocalStore;
@@ -145,7 +148,8 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       lastSyncAt: this.store.getState('last_sync_at'),
       lastStatus: this.store.getState('last_status'),
       lastError: this.store.getState('last_error'),
-      intervalMinutes: Number(this.store.getState('interval_minutes') ?? 120),
+      intervalMinutes: this.intervalMinutes(),
+      intervalSetBy: this.store.getState('local_interval_minutes') ? 'workstation' : 'server',
       reservedNumbers: reserved.n,
       heldBack: this.store.heldCount(),
       trust: this.remote.trustStatus(),
@@ -255,18 +259,13 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
 
   // ---------------------------------------------------------------- schedule and pokes
 
-  /** Syncs now and then every `syncIntervalMinutes` from the server; pulls at once on a poke. */
+  /**
+   * Syncs now and then on the schedule: every `syncIntervalMinutes` of the server (an admin's
+   * setting), or this workstation's own interval ({@link setSchedule}). Pulls at once on a poke.
+   */
   start(): void {
-    const schedule = () => {
-      this.timer = setTimeout(run, Math.max(1, Number(this.store.getState('interval_minutes') ?? 120)) * 60_000);
-      this.timer.unref();
-    };
-    const run = () => {
-      this.syncNow()
-        .catch(() => undefined)
-        .finally(schedule);
-    };
-    run();
+    this.scheduled = true;
+    this.runScheduled();
     this.socket = io(`${this.remote.serverUrl()}${SYNC_NAMESPACE}`, {
       ...this.remote.socketAgent(),
       auth: { token: this.store.getState('token') },
@@ -289,7 +288,47 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
     });
   }
 
+  /**
+   * This workstation's own interval between scheduled syncs, in place of the server's (the guide's
+   * `sync:setSchedule`, e.g. 240 for a PC on a slow VPN); `null` goes back to the server's. A whole
+   * number of minutes in the server setting's range (5 to 1440), else a `SyncError`
+   * `VALIDATION_FAILED`. Kept in the file; a running schedule counts the new interval from now.
+   * Pokes from the server still sync at once.
+   */
+  setSchedule(minutes: number | null): void {
+    const range = SyncSettings.shape.intervalMinutes;
+    if (minutes !== null && !range.safeParse(minutes).success) {
+      throw new SyncError(
+        'VALIDATION_FAILED',
+        `The sync interval must be a whole number of minutes from ${range.minValue} to ${range.maxValue}; got ${minutes}.`,
+      );
+    }
+    this.store.setState('local_interval_minutes', minutes === null ? null : String(minutes));
+    if (this.scheduled && this.timer) this.scheduleNext();
+  }
+
+  /** Minutes between scheduled syncs: this workstation's own setting, else the server's. */
+  private intervalMinutes(): number {
+    return Number(this.store.getState('local_interval_minutes') ?? this.store.getState('interval_minutes') ?? 120);
+  }
+
+  private scheduleNext(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.runScheduled(), Math.max(1, this.intervalMinutes()) * 60_000);
+    this.timer.unref();
+  }
+
+  private runScheduled(): void {
+    this.timer = null;
+    this.syncNow()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.scheduled) this.scheduleNext();
+      });
+  }
+
   stop(): void {
+    this.scheduled = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.socket?.disconnect();

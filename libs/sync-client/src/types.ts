@@ -53,7 +53,10 @@ export interface LocalStatus {
   lastSyncAt: string | null;
   lastStatus: string | null;
   lastError: string | null;
+  /** Minutes between scheduled syncs (`start()`): the server's setting, or this workstation's own. */
   intervalMinutes: number;
+  /** Whose interval that is: the server's (an admin's setting) or this workstation's (`setSchedule`). */
+  intervalSetBy: 'server' | 'workstation';
   reservedNumbers: number;
   /** Rows whose changes are held back, refused by the server. */
   heldBack: number;
@@ -127,6 +130,8 @@ export type StateKey =
   | 'last_status'
   | 'last_error'
   | 'interval_minutes'
+  /** This workstation's own sync interval (`setSchedule`), in place of the server's. */
+  | 'local_interval_minutes'
   | 'tables'
   | 'schema_fingerprint'
   | 'applying'
