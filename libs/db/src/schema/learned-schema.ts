@@ -253,7 +253,8 @@ export function convertTable(db: Database.Database, table: string, lastSeq: numb
   const created = columns.find((c) => c.name.toLowerCase() === 'createdat');
   if (!names.has('updated_at')) exprs.set('updated_at', created ? `COALESCE(${quote(created.name)}, ${now})` : now);
   if (!names.has('updated_by')) exprs.set('updated_by', `'legacy-import'`);
-  exprs.set('server_seq', `${lastSeq} + ROW_NUMBER() OVER (ORDER BY rowid)`);
+  // By key: a WITHOUT ROWID table has no rowid; an integer key follows insertion order anyway.
+  exprs.set('server_seq', `${lastSeq} + ROW_NUMBER() OVER (ORDER BY ${quote(key)})`);
   if (!names.has('deleted')) exprs.set('deleted', '0');
   const cols = [...exprs.keys()];
   db.exec(
