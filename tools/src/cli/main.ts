@@ -177,8 +177,8 @@ only sync with device tokens.
   maintenance: OPERATIONS.maintenance,
   job: OPERATIONS.job,
   client: {
-    summary: 'a workstation: init, sync, status and numbers over a local SQLite file',
-    usage: 'cacpq client init|sync|status|number|reserve|watch --db FILE [...]',
+    summary: 'a workstation: init or adopt, sync, status and numbers over a local SQLite file',
+    usage: 'cacpq client init|adopt|sync|status|number|reserve|watch --db FILE [...]',
     help: WORKSTATION_HELP,
     options: WORKSTATION_OPTIONS,
     async run(_client, v, positionals) {
