@@ -430,6 +430,24 @@ describe('SyncClient.adopt', () => {
     expect(fs.readdirSync(dir).filter((f) => /adopting/.test(f))).toEqual([]);
   });
 
+  it('does not swap away a file the desktop app wrote while it was being adopted', async () => {
+    await expect(
+      adopt(server(dir), {
+        onPhase: (phase) => {
+          if (phase !== 'converted') return;
+          const app = new Database(file);
+          app.prepare(`UPDATE customers SET phone = 'typed meanwhile', updated_at = '2023-05-01 10:00:00' WHERE id = 1`).run();
+          app.close();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'LOCAL_FILE_CHANGED', message: expect.stringContaining('is the desktop app open?') });
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT phone FROM customers WHERE id = 1').pluck().get()).toBe('typed meanwhile');
+    expect(db.prepare(`SELECT COUNT(*) FROM sqlite_master WHERE name = '_sync_state'`).pluck().get()).toBe(0);
+    db.close();
+    expect(fs.readdirSync(dir).filter((f) => /adopting/.test(f))).toEqual([]);
+  });
+
   it('after the swap, a failed first sync leaves the file adopted with its outbox; the next run sends it', async () => {
     const down = server(dir, () => json(503, { statusCode: 503, code: 'MAINTENANCE', message: 'In maintenance.' }));
     await expect(adopt(down, { maxAttempts: 1 })).rejects.toMatchObject({
