@@ -26,3 +26,23 @@ export function writeLegacyDataDir(dataDir: string, fixtureDir: string = LEGACY_
     }
   }
 }
+
+/**
+ * Writes the old desktop app's local database of one PC (alice's) as the SMB setup left it
+ * (`workstation.sql`, see generate.js): the master's tables with `updated_at`/`updated_by`/`synced_at`,
+ * the master's rows up to its last sync, then offline work: a new customer, project and quote (the
+ * last two under ids other PCs used meanwhile), three edited components and a customer, one
+ * component deleted.
+ */
+export function writeLegacyWorkstation(file: string, fixtureDir: string = LEGACY_FIXTURE_DIR): void {
+  if (fs.existsSync(file)) throw new Error(`${file} exists already; the legacy fixture only writes new files.`);
+  const db = new Database(file);
+  try {
+    db.exec(fs.readFileSync(path.join(fixtureDir, 'workstation.sql'), 'utf8'));
+  } finally {
+    db.close();
+  }
+}
+
+/** The last SMB sync of the workstation fixture: its rows' `synced_at`. */
+export const LEGACY_WORKSTATION_LAST_SYNC = '2023-04-11 17:30:00';

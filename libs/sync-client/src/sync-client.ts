@@ -13,6 +13,7 @@ import {
   type SyncServerEvents,
   type WorkstationClonedDetails,
 } from '@cacpq/sync-protocol';
+import { adoptFile, type AdoptParams, type AdoptReport } from './adopt';
 import { SyncError } from './errors';
 import { LocalStore } from './local-store';
 import { SDK_TABLES, installLocalSchema } from './local-schema';
@@ -100,6 +101,15 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
       for (const ext of ['-wal', '-shm']) fs.rmSync(params.file + ext, { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Takes over the desktop app's existing local database in place, with its unsynced changes
+   * (backup beside it, ids converted as the server converted the master's, reconciled with the
+   * master, first sync): see adopt.ts. Returns what happened to each table.
+   */
+  static adopt(params: AdoptParams): Promise<AdoptReport> {
+    return adoptFile(params, (file, opts) => SyncClient.open(file, opts));
   }
 
   /** Opens an initialised workstation file (bringing the SDK's tables and triggers of an older file up to date). */

@@ -179,8 +179,8 @@ only sync with device tokens.
   job: OPERATIONS.job,
   schema: schemaCommand({ out, progress: process.stderr, readLine: readStdinLine, pollMs: 500, handleSigint: true }),
   client: {
-    summary: 'a workstation: init, sync, status and numbers over a local SQLite file',
-    usage: 'cacpq client init|sync|status|number|reserve|watch --db FILE [...]',
+    summary: 'a workstation: init or adopt, sync, status and numbers over a local SQLite file',
+    usage: 'cacpq client init|adopt|sync|status|number|reserve|watch --db FILE [...]',
     help: WORKSTATION_HELP,
     options: WORKSTATION_OPTIONS,
     async run(_client, v, positionals) {

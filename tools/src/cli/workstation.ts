@@ -1,6 +1,7 @@
 import { NUMBER_KINDS, SYNC_LIMITS, type NumberKind } from '@cacpq/sync-protocol';
-import { SyncClient, SyncError, type ServerTrust, type SyncSummary } from '@cacpq/sync-client';
+import { SyncClient, SyncError, type AdoptPhase, type AdoptReport, type ServerTrust, type SyncSummary } from '@cacpq/sync-client';
 import { CliError } from './client';
+import { table } from './format';
 
 export const WORKSTATION_HELP = `A workstation you can run from a shell: a local SQLite file with the master's schema, synced
 with the server through the sync protocol (the SDK the desktop app embeds).
@@ -9,6 +10,14 @@ with the server through the sync protocol (the SDK the desktop app embeds).
         create FILE from a server snapshot (the first sync). For an https:// server with a
         self-signed certificate, pin its SHA-256 fingerprint (printed at the server's start and
         shown on its dashboard); FILE keeps it, and any later command may give a new one
+  cacpq client adopt --server URL --token TOKEN --db FILE [--client-id ID] [--json]
+        take over the desktop app's existing local database (the SMB era's server.db on this PC)
+        in place, with its unsynced changes: a verified backup beside it first, ids converted as
+        the server converted the master's, every row reconciled with the master (what it lacks and
+        what was edited here since the last SMB sync pushed under the conflict rules, an id the
+        master uses for another record moved to a new id), then the first sync. Prints what
+        happened per table. Close the desktop app first. Cut off, it leaves the file as it was or
+        adopted; run it again to finish
   cacpq client sync --db FILE [--keep-schema]
         push local changes, then pull; one line; exit 1 on failure. The file follows the master's
         schema first (new tables and columns added); --keep-schema leaves it as it is (an app that
@@ -32,7 +41,60 @@ export const WORKSTATION_OPTIONS = {
   count: { type: 'string' },
   record: { type: 'string' },
   'keep-schema': { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
+
+/**
+ * What `client adopt` did, per table. `same`: equal to the master's; `master`: changed on the master
+ * only, its version taken; `new`/`edited`/`deleted`: queued here and sent; `re-keyed`: moved to a
+ * new id because the master uses the old one for another record.
+ */
+export function adoptLines(r: AdoptReport): string[] {
+  const lines = [
+    `${r.resumed ? 'finished adopting' : 'adopted'} ${r.file} as client ${r.clientId}, generation ${r.generation}; the file as it was is in ${r.backup}`,
+    '',
+    table(
+      r.tables.map((t) => ({
+        table: t.table,
+        rows: t.adopted,
+        same: t.unchanged,
+        master: t.tookMaster,
+        new: t.inserts,
+        edited: t.updates + t.editedGone,
+        deleted: t.deletes,
+        're-keyed': t.rekeyed.length,
+        'from master': t.newFromMaster,
+        pushed: t.pushed,
+        conflicts: t.conflicts,
+        held: t.heldBack,
+      })),
+    ),
+    '',
+  ];
+  for (const t of r.tables) {
+    for (const k of t.rekeyed) lines.push(`re-keyed: ${t.table} ${k.from} → ${k.to} (the master's ${k.from} is another record)`);
+    if (t.removedDeletedOnMaster > 0)
+      lines.push(`${t.table}: ${t.removedDeletedOnMaster} rows deleted on the master since this PC's last sync, removed here too`);
+    if (t.localOnlyColumns.length > 0)
+      lines.push(`${t.table}: columns only this file has, kept and not synced: ${t.localOnlyColumns.join(', ')}`);
+  }
+  const conflicts = r.tables.reduce((n, t) => n + t.conflicts, 0);
+  const held = r.tables.reduce((n, t) => n + t.heldBack, 0);
+  lines.push(
+    `${summaryLine(r.sync)}${conflicts > 0 ? `; ${conflicts} conflicts recorded with both versions (the dashboard's Conflicts page)` : ''}${held > 0 ? `; ${held} changes held back (see cacpq client status)` : ''}`,
+  );
+  return lines;
+}
+
+/** CACPQ_ADOPT_PAUSE_AT=PHASE: stop there and wait (for a test to kill the process mid-way). */
+function pauseAt(phase: string | undefined): ((p: AdoptPhase) => Promise<void>) | undefined {
+  if (!phase) return undefined;
+  return async (p) => {
+    if (p !== phase) return;
+    process.stderr.write(`adopt: paused at ${p} (CACPQ_ADOPT_PAUSE_AT)\n`);
+    await new Promise<never>(() => setInterval(() => undefined, 60_000));
+  };
+}
 
 function summaryLine(s: SyncSummary): string {
   const held = s.heldBack > 0 ? `, ${s.heldBack} held back${s.newlyHeld > 0 ? ` (${s.newlyHeld} new)` : ''} (see cacpq client status)` : '';
@@ -91,6 +153,21 @@ export async function runWorkstation(
         const st = client.status();
         await client.close();
         return out(`initialised ${db}: generation ${st.generation}, cursor ${st.cursor}, client ${st.clientId}`);
+      }
+      case 'adopt': {
+        const server = values.server as string | undefined;
+        if (!server || !token) throw new CliError('adopt needs --server URL and --token TOKEN (a device token of this workstation).', 2);
+        const report = await SyncClient.adopt({
+          file: db,
+          server,
+          token,
+          clientId: values['client-id'] as string | undefined,
+          trust,
+          onPhase: pauseAt(process.env.CACPQ_ADOPT_PAUSE_AT),
+        });
+        if (values.json) return out(JSON.stringify(report, null, 2));
+        for (const line of adoptLines(report)) out(line);
+        return;
       }
       case 'sync':
         return await withClient(db, trust, async (c) => out(summaryLine(await c.syncNow())), values['keep-schema'] !== true);
