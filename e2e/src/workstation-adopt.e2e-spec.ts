@@ -190,7 +190,8 @@ describe('cacpq client adopt: a workstation file of the SMB era taken over (issu
       tookMaster: 1,
       unchanged: 100 - 1 - 4,
       newFromMaster: 150,
-      localOnlyColumns: ['imageUrl'],
+      // The master learns imageUrl from its own legacy table and syncs it: not local-only any more.
+      localOnlyColumns: [],
       pushed: 4,
       conflicts: 2,
       heldBack: 0,
@@ -242,17 +243,9 @@ describe('cacpq client adopt: a workstation file of the SMB era taken over (issu
   it('leaves alice a workstation file: the master’s rows, her own columns and tables, nothing pending, a verified backup', () => {
     const mine = aliceAfter;
     const master = records(masterAfter);
-    expect(records(mine)).toEqual(
-      Object.fromEntries(
-        Object.entries(records(mine)).map(([k, v]) => [
-          k,
-          { ...master[k], ...(k.startsWith('components/') ? { imageUrl: v.imageUrl } : {}) },
-        ]),
-      ),
-    );
-    expect(Object.keys(records(mine)).sort()).toEqual(Object.keys(master).sort());
-    // The old app's column the master does not sync: kept on her rows.
-    expect(mine.components.find((r) => r.id === '10')).toMatchObject({ imageUrl: 'https://intranet/img/10.png', unitCost: 10.25 });
+    // Every column of hers the master syncs too (imageUrl included, learned from the master's legacy table) equals the master's.
+    expect(records(mine)).toEqual(master);
+    expect(mine.components.find((r) => r.id === '10')).toMatchObject({ unitCost: 10.25 });
     expect(state(a.aliceFile)).toEqual({ status: 'done', outbox: 0, pending: 0 });
     const db = new Database(a.aliceFile, { readonly: true });
     expect(db.prepare('SELECT COUNT(*) FROM sync_log').pluck().get()).toBe(12);

@@ -106,6 +106,7 @@ export class LocalStore {
     this.dataColumnCache.clear();
     this.rowStatements.clear();
     this.upserts.clear();
+    this.untypedCache.clear();
   }
 
   /** A synced table, or undefined when this file does not sync it (a table newer than this app). */
@@ -388,12 +389,15 @@ export class LocalStore {
             pending.some((p) => p.op !== 'update') ? dataColumns(table) : pending.flatMap((p) => p.changed.split(',').filter(Boolean)),
           );
     const cols = this.columnNames(table);
+    const untyped = this.untypedColumns(table);
     const args = new Array<unknown>(cols.length);
     for (let i = 0; i < cols.length; i++) {
       const c = cols[i];
       const v = c === 'server_seq' ? seq : values[c];
       // A BLOB or an integer beyond 2^53 of legacy data arrives tagged: written as SQLite holds it.
       args[i] = v === undefined ? null : v !== null && typeof v === 'object' ? fromWire(v) : v;
+      // A whole number in a column without a declared type stays an INTEGER (a JS number binds as REAL).
+      if (untyped !== null && untyped[i] && typeof v === 'number' && Number.isSafeInteger(v)) args[i] = BigInt(v);
     }
     this.upsertStatement(table, keep).run(...args);
     if (!quick.noTombstones) this.stmt('DELETE FROM _sync_tombstones WHERE table_name = ? AND row_id = ?').run(table.name, id);
@@ -429,6 +433,18 @@ export class LocalStore {
       this.rowStatements.set(table.name, st);
     }
     return st;
+  }
+
+  private readonly untypedCache = new Map<string, boolean[] | null>();
+
+  /** Per column (in {@link columnNames} order): no declared type (`any`); null when the table has none. */
+  untypedColumns(table: TableInfo): boolean[] | null {
+    let flags = this.untypedCache.get(table.name);
+    if (flags === undefined) {
+      flags = table.columns.some((c) => c.type === 'any') ? table.columns.map((c) => c.type === 'any') : null;
+      this.untypedCache.set(table.name, flags);
+    }
+    return flags;
   }
 
   columnNames(table: TableInfo): string[] {

@@ -109,7 +109,7 @@ export function prepareChange(change: PushChange, where: string, time: string, o
         values[column] = toStoredAsIs(spec, column, value, where);
       } else if (changedSet === null || changedSet.has(column)) {
         const stored = toStored(spec, column, value, where, override.length > 0 && override.includes(column));
-        if (stored !== value && typeof value !== 'boolean') (normalized ??= {})[column] = stored;
+        if (stored !== value && typeof value !== 'boolean' && typeof stored !== 'bigint') (normalized ??= {})[column] = stored;
         values[column] = stored;
       } else {
         // Not touched by this edit: an old value the rules now refuse must not block it.

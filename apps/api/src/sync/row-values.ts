@@ -161,6 +161,8 @@ export function toStored(spec: TableSpec, name: string, value: PushValue, where:
     }
     case 'any':
       if (typeof value === 'boolean') return value ? 1 : 0;
+      // A whole number stays an INTEGER in a column without a declared type (a JS number binds as REAL).
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
       if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return value;
       throw bad('text or a number');
     case 'json': {
