@@ -2,10 +2,8 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import {
   MasterStore,
   SERVER_MIGRATIONS,
-  SYNCED_TABLES,
   SqliteJobsRepository,
   SqliteRestoreRepository,
-  dataColumnNames,
   openBackupServerFile,
   runDbWorker,
   sqlTime,
@@ -22,13 +20,14 @@ import { ApiException } from '../common/api-exception';
 import { LOGGER } from '../common/tokens';
 import { SyncEvents } from '../sync/sync-events';
 import { AdminWritesService } from '../sync/admin-writes.service';
-import type { StoredValue } from '../sync/row-values';
+import { TABLE_SPECS, type StoredValue } from '../sync/row-values';
 import { BackupsService, summary, type BackupMaterial } from './backups.service';
 import { faultPoint } from '../common/fault-points';
 import { JobsService, type JobContext } from '../jobs/jobs.service';
 import { MaintenanceMode } from '../maintenance/maintenance-mode';
 
-const SYNCED = new Set(SYNCED_TABLES.map((t) => t.name));
+/** The tables that sync now (the learned schema in force): what a selective restore may take. */
+const synced = (): Set<string> => new Set(TABLE_SPECS.keys());
 
 /** What JobsService writes on the jobs a stop cut off. */
 const INTERRUPTED_MESSAGE = 'The server stopped before this job finished; nothing it had not completed was kept.';
@@ -92,10 +91,10 @@ export class RestoreService implements OnModuleInit {
   preview(id: number): RestorePreview {
     const backup = this.backups.get(id);
     const server = backup.files.find((f) => f.role === 'server');
-    const tables = SYNCED_TABLES.map((t) => ({
-      table: t.name,
-      backup: server?.rowCounts[t.name] ?? 0,
-      now: this.master.rowCount(t.name),
+    const tables = [...synced()].map((t) => ({
+      table: t,
+      backup: server?.rowCounts[t] ?? 0,
+      now: this.master.rowCount(t),
     }));
     const lastSeq = syncState(this.store.serverDb).lastSeq();
     return {
@@ -124,11 +123,12 @@ export class RestoreService implements OnModuleInit {
       );
     }
     this.backups.assertOnDisk(backup);
-    const unknown = (body.tables ?? []).filter((t) => !SYNCED.has(t));
+    const known = synced();
+    const unknown = (body.tables ?? []).filter((t) => !known.has(t));
     if (unknown.length) {
       throw new ApiException(
         'UNKNOWN_TABLE',
-        `Only synced tables can be restored selectively; ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not one (${[...SYNCED].join(', ')}).`,
+        `Only synced tables can be restored selectively; ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not one (${[...known].join(', ')}).`,
       );
     }
     const selective = body.tables !== undefined || body.ids !== undefined;
@@ -166,7 +166,7 @@ export class RestoreService implements OnModuleInit {
   /** Without `tables`, an id must name one row: legacy masters number every table 1, 2, 3, … */
   private assertUnambiguous(db: BackupServerFile, backup: BackupView, body: RestoreRequest): void {
     if (body.tables || !body.ids) return;
-    const tables = [...SYNCED].filter((t) => db.hasTable(t));
+    const tables = [...synced()].filter((t) => db.hasTable(t));
     for (const id of body.ids) {
       const holders = tables.filter((t) => db.hasRow(t, id));
       if (holders.length > 1) {
@@ -179,7 +179,7 @@ export class RestoreService implements OnModuleInit {
   }
 
   private findMissing(db: BackupServerFile, body: RestoreRequest): string[] {
-    const tables = (body.tables ?? [...SYNCED]).filter((t) => db.hasTable(t));
+    const tables = (body.tables ?? [...synced()]).filter((t) => db.hasTable(t));
     return body.ids!.filter((id) => !tables.some((t) => db.hasRow(t, id)));
   }
 
@@ -334,13 +334,17 @@ export class RestoreService implements OnModuleInit {
           if (missing.length) throw this.notInBackup(backup, missing);
           this.assertUnambiguous(src, backup, body);
         }
-        const tables = body.tables ?? [...SYNCED];
+        const tables = body.tables ?? [...synced()];
         const perTable: Record<string, number> = {};
         let lastSeq = 0;
         ctx.progress(0.7, 'applying the backup versions');
         this.writes.transaction(() => {
           for (const table of tables) {
-            const cols = dataColumnNames(table);
+            // The backup's columns of those that sync now: one from before a migration lacks the newer ones (left as they are).
+            const inFile = new Set(src.columns(table));
+            const cols = TABLE_SPECS.get(table)!
+              .dataColumns.map((c) => c.name)
+              .filter((c) => inFile.has(c));
             const rows = (body.ids ? body.ids.flatMap((id) => src.rows(table, cols, id)) : src.rows(table, cols)) as Record<
               string,
               StoredValue

@@ -24,6 +24,8 @@ export class SqliteRestoreRepository implements RestoreRepository {
 /** A backup's server.db opened read-only, for the records a selective restore takes from it. */
 export interface BackupServerFile {
   hasTable(table: string): boolean;
+  /** The table's column names in the backup (a backup from before a migration lacks the newer ones). */
+  columns(table: string): string[];
   hasRow(table: string, id: string): boolean;
   /** The id, `deleted` flag and the given data columns of a table's rows: all of them, or those with `id`. */
   rows(table: string, columns: readonly string[], id?: string): Record<string, unknown>[];
@@ -35,6 +37,7 @@ export function openBackupServerFile(file: string): BackupServerFile {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   return {
     hasTable: (table) => !!prepared(db, `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table),
+    columns: (table) => (prepared(db, `SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((r) => r.name),
     hasRow: (table, id) => !!prepared(db, `SELECT 1 FROM "${table}" WHERE id = ?`).get(id),
     rows: (table, columns, id) => {
       const select = `SELECT id, deleted, ${columns.map((c) => `"${c}"`).join(', ')} FROM "${table}"`;

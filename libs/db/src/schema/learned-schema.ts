@@ -134,6 +134,12 @@ export function learnSchema(db: Database.Database, exclusions: readonly SchemaEx
   }[];
   const excludedTables = new Set(exclusions.filter((e) => e.column === null).map((e) => e.table));
   const excludedColumns = new Set(exclusions.filter((e) => e.column !== null).map((e) => `${e.table}\u0000${e.column}`));
+  // The guide's tables first, in the registry's order (what workstations and the dashboard always showed), then the others by name.
+  const order = (name: string) => {
+    const i = SYNCED_TABLES.findIndex((t) => t.name === name);
+    return i < 0 ? SYNCED_TABLES.length : i;
+  };
+  rows.sort((a, b) => order(a.name) - order(b.name) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const tables: LearnedTable[] = [];
   for (const { name, sql } of rows) {
     if (isEngineTable(name)) continue;
@@ -142,7 +148,14 @@ export function learnSchema(db: Database.Database, exclusions: readonly SchemaEx
       db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`).all(name) as {
         sql: string;
       }[]
-    ).map((r) => r.sql);
+    )
+      // As workstations run them on files that may have them already.
+      .map((r) =>
+        r.sql.replace(
+          /^CREATE\s+(UNIQUE\s+)?INDEX\s+(?!IF\s+NOT\s+EXISTS)/i,
+          (_m, u: string | undefined) => `CREATE ${u ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS `,
+        ),
+      );
     const label = SYNCED_TABLES.find((t) => t.name === name)?.label ?? name;
     const key = keyProblem(pragma);
     const shaped = key === null && hasSyncShape(pragma);
