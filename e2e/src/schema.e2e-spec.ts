@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { LEGACY_FIXTURE_DIR, writeLegacyDataDir } from '@cacpq/db';
 import type { SchemaView, SyncInfoResponse } from '@cacpq/sync-protocol';
 import { ADMIN_PASSWORD, adminSession, startServer, tempDir, type ServerProcess } from './harness';
-import { Workstation, cacpq, readTables } from './workstations';
+import { Workstation, cacpq } from './workstations';
 
 /**
  * The users' own schema: legacy masters the registry never described sync every keyed table and
