@@ -66,12 +66,24 @@ export class Puller {
     try {
       this.store.applying(() => {
         for (const table of this.store.tables) {
-          const cols = table.columns.map((c) => q(c.name)).join(', ');
+          // The master's columns as the snapshot has them: a column only this file has (a newer app's,
+          // or one the master does not sync) is not in it, and keeps its values on the rows that stay.
+          const inSnapshot = new Set(
+            (this.store.db.prepare(`SELECT name FROM snap.pragma_table_info(?)`).all(table.name) as { name: string }[]).map((r) => r.name),
+          );
+          if (inSnapshot.size === 0) continue;
+          const names = table.columns.map((c) => c.name).filter((c) => inSnapshot.has(c));
+          const cols = names.map(q).join(', ');
           const t = `'${table.name.replace(/'/g, "''")}'`;
           const pendingRows = `(SELECT row_id FROM _sync_outbox WHERE table_name = ${t} UNION SELECT row_id FROM _sync_held WHERE table_name = ${t})`;
-          this.store.db.exec(`DELETE FROM ${q(table.name)} WHERE id NOT IN ${pendingRows}`);
-          rows += this.store
-            .stmt(`INSERT OR IGNORE INTO ${q(table.name)} (${cols}) SELECT ${cols} FROM snap.${q(table.name)}`)
+          this.store.db.exec(
+            `DELETE FROM ${q(table.name)} WHERE id NOT IN ${pendingRows} AND id NOT IN (SELECT id FROM snap.${q(table.name)})`,
+          );
+          const assign = names.filter((c) => c !== 'id').map((c) => `${q(c)} = excluded.${q(c)}`);
+          rows += this.store.db
+            .prepare(
+              `INSERT INTO ${q(table.name)} (${cols}) SELECT ${cols} FROM snap.${q(table.name)} WHERE id NOT IN ${pendingRows} ON CONFLICT(id) DO ${assign.length > 0 ? `UPDATE SET ${assign.join(', ')}` : 'NOTHING'}`,
+            )
             .run().changes;
         }
         this.store.db.exec('DELETE FROM _sync_tombstones');
