@@ -23,6 +23,7 @@ import { AddSyncSchema1764600000000 } from './migrations/server/1764600000000-ad
 import { convertLearnedTables } from './schema/learned-schema';
 import { AddSyncIntegrity1764500000100 } from './migrations/hub/1764500000100-add-sync-integrity';
 import { AddDirectoryAccounts1764600000100 } from './migrations/hub/1764600000100-add-directory-accounts';
+import { AddSchemaAhead1764700000100 } from './migrations/hub/1764700000100-add-schema-ahead';
 import { applyPragmas, checkIntegrity } from './pragmas';
 import { commonHistory, generationOf, historyIncludes, recordGeneration } from './generations';
 import { syncState } from './repositories/sync-state.repository';
@@ -50,6 +51,7 @@ export const HUB_MIGRATIONS: MigrationClass[] = [
   AddAlerts1764300000200,
   AddSyncIntegrity1764500000100,
   AddDirectoryAccounts1764600000100,
+  AddSchemaAhead1764700000100,
 ];
 
 export interface StoreLogger {

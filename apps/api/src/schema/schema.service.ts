@@ -5,9 +5,11 @@ import {
   MasterStore,
   schemaFingerprint,
   sqlTime,
+  SqliteSchemaAheadRepository,
   SqliteSchemaRepository,
   type LearnedSchema,
   type SchemaAheadRecord,
+  type SchemaAheadRepository,
   type SchemaExclusion,
   type SchemaRepository,
 } from '@cacpq/db';
@@ -29,6 +31,7 @@ const SYSTEM_COLUMNS = new Set(['id', 'updated_at', 'updated_by', 'synced_at', '
 @Injectable()
 export class SchemaService implements OnModuleInit {
   private readonly repo: SchemaRepository;
+  private readonly ahead: SchemaAheadRepository;
   private current: { handle: Database.Database; version: number; schema: LearnedSchema } | null = null;
 
   constructor(
@@ -36,6 +39,7 @@ export class SchemaService implements OnModuleInit {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.repo = new SqliteSchemaRepository(() => this.store.serverDb);
+    this.ahead = new SqliteSchemaAheadRepository(() => this.store.hubDb);
   }
 
   onModuleInit(): void {
@@ -125,7 +129,7 @@ export class SchemaService implements OnModuleInit {
 
   /** A workstation pushed a table or column the master lacks (its app is newer): kept for the alert that names it. */
   noteAhead(clientId: string, user: string, table: string, column: string | null): void {
-    this.repo.noteAhead(clientId, user, table, column, sqlTime());
+    this.ahead.noteAhead(clientId, user, table, column, sqlTime());
   }
 
   /**
@@ -134,7 +138,7 @@ export class SchemaService implements OnModuleInit {
    */
   stillAhead(since: string): SchemaAheadRecord[] {
     const { schema } = this.inForce();
-    return this.repo.aheadSince(since).filter((r) => {
+    return this.ahead.aheadSince(since).filter((r) => {
       const t = schema.tables.find((x) => x.name === r.table);
       if (!t) return true;
       return r.column !== null && !t.columns.some((c) => c.name === r.column);

@@ -28,10 +28,6 @@ export interface SchemaRepository {
   exclusions(): (SchemaExclusion & { excludedAt: string; excludedBy: string })[];
   exclude(e: SchemaExclusion, at: string, by: string): boolean;
   include(e: SchemaExclusion): boolean;
-  /** A workstation pushed a table (column null) or a column the master lacks. */
-  noteAhead(clientId: string, user: string, table: string, column: string | null, at: string): void;
-  /** What workstations pushed ahead of the master since `since`. */
-  aheadSince(since: string): SchemaAheadRecord[];
   /** Rows of one app table (for the schema page). */
   rowCount(table: string): number;
 }
@@ -107,11 +103,23 @@ export class SqliteSchemaRepository implements SchemaRepository {
   rowCount(table: string): number {
     return (prepared(this.db(), `SELECT COUNT(*) AS n FROM "${table.replace(/"/g, '""')}"`).get() as { n: number }).n;
   }
+}
+
+/** What workstations pushed ahead of the master's schema (hub.db, beside the refused changes). */
+export interface SchemaAheadRepository {
+  /** A workstation pushed a table (column null) or a column the master lacks. */
+  noteAhead(clientId: string, user: string, table: string, column: string | null, at: string): void;
+  /** What workstations pushed ahead of the master since `since`. */
+  aheadSince(since: string): SchemaAheadRecord[];
+}
+
+export class SqliteSchemaAheadRepository implements SchemaAheadRepository {
+  constructor(private readonly db: () => Database.Database) {}
 
   noteAhead(clientId: string, user: string, table: string, column: string | null, at: string): void {
     prepared(
       this.db(),
-      `INSERT INTO sync_schema_ahead (client_id, table_name, column_name, user, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO schema_ahead (client_id, table_name, column_name, user, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET last_seen = excluded.last_seen, user = excluded.user`,
     ).run(clientId, table, column ?? '', user, at, at);
   }
@@ -120,7 +128,7 @@ export class SqliteSchemaRepository implements SchemaRepository {
     return (
       prepared(
         this.db(),
-        `SELECT client_id, table_name, column_name, user, first_seen, last_seen FROM sync_schema_ahead WHERE last_seen >= ? ORDER BY client_id, table_name, column_name`,
+        `SELECT client_id, table_name, column_name, user, first_seen, last_seen FROM schema_ahead WHERE last_seen >= ? ORDER BY client_id, table_name, column_name`,
       ).all(since) as { client_id: string; table_name: string; column_name: string; user: string; first_seen: string; last_seen: string }[]
     ).map((r) => ({
       clientId: r.client_id,

@@ -5,9 +5,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - sync_schema_versions: one row per schema version (what the master's tables and columns were,
  *   as JSON, and what changed, in sentences); the newest is what workstations build from;
  * - sync_schema_exclusions: tables (column '') and columns an admin keeps out of the sync.
- * - sync_schema_ahead: tables and columns workstations pushed before the master had them (a newer
- *   app), per workstation: the alert names them until the master has them.
- * All three live in server.db, so a backup and a restore carry the schema the data was written under.
+ * Both live in server.db, so a backup and a restore carry the schema the data was written under.
  */
 export class AddSyncSchema1764600000000 implements MigrationInterface {
   name = 'AddSyncSchema1764600000000';
@@ -25,18 +23,9 @@ export class AddSyncSchema1764600000000 implements MigrationInterface {
       excluded_at DATETIME NOT NULL,
       excluded_by TEXT NOT NULL,
       PRIMARY KEY (table_name, column_name)) WITHOUT ROWID`);
-    await q.query(`CREATE TABLE "sync_schema_ahead" (
-      client_id TEXT NOT NULL,
-      table_name TEXT NOT NULL,
-      column_name TEXT NOT NULL DEFAULT '',
-      user TEXT NOT NULL,
-      first_seen DATETIME NOT NULL,
-      last_seen DATETIME NOT NULL,
-      PRIMARY KEY (client_id, table_name, column_name)) WITHOUT ROWID`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TABLE "sync_schema_ahead"`);
     await q.query(`DROP TABLE "sync_schema_exclusions"`);
     await q.query(`DROP TABLE "sync_schema_versions"`);
   }
