@@ -207,6 +207,26 @@ describe('admins exclude and include tables and columns', () => {
   });
 });
 
+/** What the app's next version writes: a column and a table the master gets only from its migration. */
+const newAppChanges = (): PushChange[] => [
+  {
+    table: 'quotes',
+    op: 'upsert',
+    id: 'q-new-1',
+    baseVersion: 0,
+    updatedAt: new Date().toISOString(),
+    values: { title: 'Pump skid', discountReason: 'volume' },
+  },
+  {
+    table: 'freight_rates',
+    op: 'upsert',
+    id: 'fr-1',
+    baseVersion: 0,
+    updatedAt: new Date().toISOString(),
+    values: { region: 'EU', rate: 1.2 },
+  },
+];
+
 describe('additive migrations', () => {
   const migration = `-- app 2.4: discounts per quote line
 BEGIN;
@@ -218,27 +238,7 @@ COMMIT;`;
 
   test('a newer workstation pushing a column the master lacks gets SCHEMA_AHEAD (409) naming it; nothing is applied or listed as refused', async () => {
     const { generation } = await info();
-    const res = await push(
-      [
-        {
-          table: 'quotes',
-          op: 'upsert',
-          id: 'q-new-1',
-          baseVersion: 0,
-          updatedAt: new Date().toISOString(),
-          values: { title: 'Pump skid', discountReason: 'volume' },
-        },
-        {
-          table: 'freight_rates',
-          op: 'upsert',
-          id: 'fr-1',
-          baseVersion: 0,
-          updatedAt: new Date().toISOString(),
-          values: { region: 'EU', rate: 1.2 },
-        },
-      ],
-      generation,
-    ).expect(409);
+    const res = await push(newAppChanges(), generation).expect(409);
     expect(res.body.code).toBe('SCHEMA_AHEAD');
     expect(res.body.message).toMatch(/quotes has no column "discountReason"/);
     const refused = (res.body.details as { refused: { code: string; column: string | null; refusalId: number | null }[] }).refused;
@@ -335,27 +335,7 @@ COMMIT;`;
       expect.arrayContaining(['Column quotes.discountReason added (TEXT).', expect.stringMatching(/^Table freight_rates added/)]),
     );
 
-    const ok = await push(
-      [
-        {
-          table: 'quotes',
-          op: 'upsert',
-          id: 'q-new-1',
-          baseVersion: 0,
-          updatedAt: new Date().toISOString(),
-          values: { title: 'Pump skid', discountReason: 'volume' },
-        },
-        {
-          table: 'freight_rates',
-          op: 'upsert',
-          id: 'fr-1',
-          baseVersion: 0,
-          updatedAt: new Date().toISOString(),
-          values: { region: 'EU', rate: 1.2 },
-        },
-      ],
-      after.generation,
-    ).expect(200);
+    const ok = await push(newAppChanges(), after.generation).expect(200);
     expect((ok.body as { results: { outcome: string }[]; schemaVersion: number }).schemaVersion).toBe(after.schemaVersion);
 
     // Applying the same file again changes nothing: every step is there already.

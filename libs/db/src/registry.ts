@@ -1,3 +1,4 @@
+import { sqliteDeclaredType } from '@cacpq/sync-protocol';
 /**
  * The table registry: which tables of `server.db` sync, their columns and types.
  *
@@ -218,22 +219,9 @@ export function tableIndexes(table: SyncedTableDef): IndexDef[] {
   return [...table.indexes, { name: `idx_${table.name}_server_seq`, columns: ['server_seq'] }];
 }
 
-/** SQLite declared type for a registry column type (what `PRAGMA table_info` shows). */
+/** SQLite declared type for a registry column type (what `PRAGMA table_info` shows): the contract's mapping. */
 export function sqliteType(type: ColumnType): string {
-  switch (type) {
-    case 'text':
-    case 'json':
-      return 'TEXT';
-    case 'integer':
-    case 'boolean':
-      return 'INTEGER';
-    case 'real':
-      return 'REAL';
-    case 'datetime':
-      return 'DATETIME';
-    case 'any':
-      return '';
-  }
+  return sqliteDeclaredType(type);
 }
 
 /** The guide's `sync_log` columns plus user, client id and error. Not synced; server.db. */

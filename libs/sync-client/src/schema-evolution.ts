@@ -1,24 +1,6 @@
 import type Database from 'better-sqlite3';
-import { SYNC_COLUMN_NAMES, type ColumnInfo, type SyncInfoResponse, type TableInfo } from '@cacpq/sync-protocol';
+import { SYNC_COLUMN_NAMES, sqliteDeclaredType, type ColumnInfo, type SyncInfoResponse, type TableInfo } from '@cacpq/sync-protocol';
 import { quoteIdent as q, triggerSql } from './local-schema';
-
-/** What SQLite declares for a column the master has and the local file lacks. */
-function declared(type: ColumnInfo['type']): string {
-  switch (type) {
-    case 'text':
-    case 'json':
-      return 'TEXT';
-    case 'integer':
-    case 'boolean':
-      return 'INTEGER';
-    case 'real':
-      return 'REAL';
-    case 'datetime':
-      return 'DATETIME';
-    default:
-      return '';
-  }
-}
 
 function localColumns(db: Database.Database, table: string): string[] {
   return (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((r) => r.name);
@@ -65,7 +47,7 @@ export function planSchema(db: Database.Database, info: Pick<SyncInfoResponse, '
     for (const c of t.columns) {
       if (have.has(c.name)) columns.push(c);
       else if (apply) {
-        ddl.push(`ALTER TABLE ${q(t.name)} ADD COLUMN ${q(c.name)} ${declared(c.type)}`.trimEnd());
+        ddl.push(`ALTER TABLE ${q(t.name)} ADD COLUMN ${q(c.name)} ${sqliteDeclaredType(c.type)}`.trimEnd());
         columns.push(c);
       }
     }

@@ -63,6 +63,24 @@ export const ColumnInfo = z.object({
 });
 export type ColumnInfo = z.infer<typeof ColumnInfo>;
 
+/** The SQLite declared type of a column type (what `PRAGMA table_info` shows; `any`: none). */
+export function sqliteDeclaredType(type: ColumnInfo['type']): string {
+  switch (type) {
+    case 'text':
+    case 'json':
+      return 'TEXT';
+    case 'integer':
+    case 'boolean':
+      return 'INTEGER';
+    case 'real':
+      return 'REAL';
+    case 'datetime':
+      return 'DATETIME';
+    case 'any':
+      return '';
+  }
+}
+
 export const TableInfo = z.object({
   name: z.string(),
   label: z.string(),
